@@ -1,0 +1,78 @@
+# mops — the two commands a newcomer needs are `make run` and `make test` (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BOOTSTRAP_VERSION := 5.3.8
+VENDOR := static/vendor
+EMBEDDED := DEBUG=true
+
+.PHONY: run test bench lint format setup assets chromium migrations-check clean
+
+## run: set up and serve the embedded app (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
+run: setup
+	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
+	$(EMBEDDED) $(BIN)/python manage.py seed_demo
+	$(EMBEDDED) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
+test: setup chromium
+	$(BIN)/python -m pytest
+
+## bench: run the benchmark scripts in bench/ and print their figures
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## lint: ruff lint and format check
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: setup
+	$(EMBEDDED) $(BIN)/python manage.py makemigrations --check --dry-run
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mops needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Front-end assets come from packages, never a CDN: Bootstrap from the npm registry,
+# plotly.js from the plotly wheel. Kept out of git (static/vendor/ is ignored).
+assets: $(VENDOR)/bootstrap/.version-$(BOOTSTRAP_VERSION) $(VENDOR)/plotly/plotly.min.js
+
+$(VENDOR)/bootstrap/.version-$(BOOTSTRAP_VERSION):
+	@command -v npm >/dev/null || { echo "mops: npm is needed once to fetch Bootstrap $(BOOTSTRAP_VERSION) (apt-get install npm)"; exit 1; }
+	rm -rf $(VENDOR)/bootstrap var/npm && mkdir -p $(VENDOR)/bootstrap/css $(VENDOR)/bootstrap/js var/npm
+	cd var/npm && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) >/dev/null && tar -xzf bootstrap-$(BOOTSTRAP_VERSION).tgz
+	cp var/npm/package/dist/css/bootstrap.min.css var/npm/package/dist/css/bootstrap.min.css.map $(VENDOR)/bootstrap/css/
+	cp var/npm/package/dist/js/bootstrap.bundle.min.js var/npm/package/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/js/
+	cp var/npm/package/LICENSE $(VENDOR)/bootstrap/LICENSE
+	touch $@
+
+$(VENDOR)/plotly/plotly.min.js: $(VENV)/.installed
+	mkdir -p $(VENDOR)/plotly
+	cp "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
+
+# Browser tests drive Debian's Chromium; install it when we can (root + apt), say so when we cannot.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "mops: installing Debian's chromium for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "mops: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get)."; \
+	    echo "mops: the browser tests will be skipped; install Debian's 'chromium' package to run them."; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) $(VENDOR) staticfiles var .pytest_cache .ruff_cache

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class BudgetsConfig(AppConfig):
+    """Budget envelopes and lines, allocations, requests, transfers, commitments, period locks."""
+
+    name = "budgets"
+    verbose_name = "Budgets"

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MetricsConfig(AppConfig):
+    """KPI definitions, rollups, targets vs actuals, forecasts, dashboards, exports."""
+
+    name = "metrics"
+    verbose_name = "Metrics"

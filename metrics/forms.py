@@ -1,0 +1,1 @@
+"""Forms of metrics. None yet."""

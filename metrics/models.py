@@ -1,0 +1,1 @@
+"""Models of metrics: added with the issue that builds this area (see issues)."""

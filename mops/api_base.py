@@ -1,0 +1,54 @@
+"""What every app's API shares: pagination, error bodies, the policy permission class."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, pagination, permissions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from mops.selectors import FxRateMissing
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the errors services raise, mapped to the same JSON bodies.
+
+    Field errors: ``{"field": ["message"]}`` with 400; everything else ``{"detail": "..."}``.
+    """
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, FxRateMissing):
+        exc = exceptions.ValidationError({"currency": [str(exc)]})
+    return drf_exception_handler(exc, context)
+
+
+class Policy(permissions.BasePermission):
+    """Checks a view's ``policy`` mapping of action → predicate from the app's permissions module.
+
+    ``policy = {"list": rules.is_authenticated, "create": can_manage, "update": can_manage, ...}``.
+    Collection actions test ``predicate(user)``; detail actions test ``predicate(user, obj)`` on the
+    object the view's queryset (a ``*_visible_to(user)``) found, so an invisible object is a 404
+    and a visible one the user may not change is a 403. An action not named is refused.
+    """
+
+    def _predicate(self, view):
+        action = getattr(view, "action", None) or view.request.method.lower()
+        return view.policy.get(action)
+
+    def has_permission(self, request, view):
+        predicate = self._predicate(view)
+        if predicate is None or not request.user.is_authenticated:
+            return False
+        if getattr(view, "detail", False):
+            return True  # decided per object in has_object_permission
+        return predicate.test(request.user)
+
+    def has_object_permission(self, request, view, obj):
+        predicate = self._predicate(view)
+        return predicate is not None and predicate.test(request.user, obj)

@@ -1,0 +1,67 @@
+"""Who may do what in the core. The pattern every app follows (ARCHITECTURE.md "Who may do what"):
+
+* role predicates (``rules``) that views, the API and services call alike;
+* a ``*_visible_to(user)`` queryset beside them, so lists never show what a user may not open.
+"""
+
+import rules
+from django.db.models import QuerySet
+
+from mops.models import Currency, FxRate, Team
+from mops.roles import Role, has_role
+
+
+@rules.predicate
+def is_marketer(user):
+    return has_role(user, Role.MARKETER)
+
+
+@rules.predicate
+def is_cmo(user):
+    return has_role(user, Role.CMO)
+
+
+@rules.predicate
+def is_finance(user):
+    return has_role(user, Role.FINANCE)
+
+
+@rules.predicate
+def is_ops_admin(user):
+    return has_role(user, Role.OPS_ADMIN)
+
+
+@rules.predicate
+def is_team_member(user, team):
+    return team is not None and team.memberships.filter(user=user).exists()
+
+
+@rules.predicate
+def is_team_lead(user, team):
+    return team is not None and team.memberships.filter(user=user, is_lead=True).exists()
+
+
+sees_all_teams = is_cmo | is_finance | is_ops_admin
+
+can_manage_teams = is_ops_admin
+can_view_team = rules.is_authenticated & (sees_all_teams | is_team_member)
+can_manage_fx_rates = is_finance | is_ops_admin
+can_view_audit = is_cmo | is_finance | is_ops_admin
+
+
+def teams_visible_to(user) -> QuerySet[Team]:
+    """Every team for the CMO, finance and ops admins; a marketer's own teams otherwise."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if sees_all_teams(user):
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user)
+
+
+def fx_rates_visible_to(user) -> QuerySet[FxRate]:
+    # Exchange rates are reference data: every signed-in user may read them.
+    return FxRate.objects.all() if user.is_authenticated else FxRate.objects.none()
+
+
+def currencies_visible_to(user) -> QuerySet[Currency]:
+    return Currency.objects.all() if user.is_authenticated else Currency.objects.none()

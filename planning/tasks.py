@@ -1,0 +1,1 @@
+"""Celery tasks of planning. None yet: planning has no background work so far."""

@@ -1,0 +1,89 @@
+"""Fixtures shared by every test: the cast (one user per role plus an outsider), clients, Celery."""
+
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from mops.celery import app as celery_app
+from mops.roles import Role
+from tests.factories import TeamFactory, UserFactory
+
+# pytest-django's live_server runs in a thread while Playwright's sync API holds an event loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    where = db["NAME"] if db["ENGINE"].endswith("sqlite3") else f"{db.get('HOST')}:{db.get('PORT')}/{db['NAME']}"
+    return [
+        f"mops database: {settings.TEST_DATABASE_VENDOR} ({where})",
+        f"mops redis: {settings.REDIS_URL or 'none (eager tasks)'}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in-process unless a test starts a real worker (see tests/core/test_celery.py)."""
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="North America", slug="na")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(name="EMEA", slug="emea")
+
+
+@pytest.fixture
+def marketer(team):
+    return UserFactory(username="alice", roles=[Role.MARKETER], teams=[team])
+
+
+@pytest.fixture
+def teammate(team):
+    return UserFactory(username="bob", roles=[Role.MARKETER], teams=[team])
+
+
+@pytest.fixture
+def outsider(other_team):
+    """A marketer of another team."""
+    return UserFactory(username="charlie", roles=[Role.MARKETER], teams=[other_team])
+
+
+@pytest.fixture
+def cmo(db):
+    return UserFactory(username="carol-cmo", roles=[Role.CMO])
+
+
+@pytest.fixture
+def finance(db):
+    return UserFactory(username="fred-finance", roles=[Role.FINANCE])
+
+
+@pytest.fixture
+def ops_admin(db):
+    return UserFactory(username="olga-ops", roles=[Role.OPS_ADMIN])
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(api):
+    """``api_as(user)`` — an API client authenticated as ``user`` (session, like the browser)."""
+
+    def login(user):
+        api.force_authenticate(user=user)
+        return api
+
+    return login

@@ -1,0 +1,60 @@
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.urls import reverse
+
+from mops.models import AuditEvent, FxRate, Membership, Team
+from planning.models import Channel, FiscalYear
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [get_user_model(), Team, Membership, Channel, FiscalYear, FxRate, AuditEvent]
+
+
+def _counts():
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_seed_demo_builds_the_demo_organisation(capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert Team.objects.count() == 4
+    assert (
+        Channel.objects.filter(name__in=["Paid search", "Paid social", "Email", "Events", "Webinars", "PR"]).count()
+        == 6
+    )
+    assert FiscalYear.objects.count() == 1
+    assert FxRate.objects.filter(currency_id="EUR").exists()
+    for username in ["marketer", "cmo", "finance", "opsadmin"]:
+        assert authenticate(username=username, password="demo") is not None, username
+        assert username in out
+    assert "password 'demo'" in out
+
+
+def test_seed_demo_twice_changes_nothing():
+    call_command("seed_demo")
+    first = _counts()
+    marketer = get_user_model().objects.get(username="marketer")
+    marketer.set_password("changed-by-the-user")
+    marketer.save()
+    call_command("seed_demo")
+    assert _counts() == first
+    # A second run does not reset what users changed.
+    assert authenticate(username="marketer", password="changed-by-the-user") is not None
+
+
+@pytest.mark.parametrize(
+    ("username", "landing"),
+    [
+        ("marketer", "campaigns:home"),
+        ("cmo", "metrics:dashboard"),
+        ("finance", "budgets:home"),
+        ("opsadmin", "mops:ops-home"),
+    ],
+)
+def test_each_demo_user_lands_on_their_page(client, username, landing):
+    call_command("seed_demo")
+    assert client.login(username=username, password="demo")
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse(landing)
+    assert response.status_code == 200

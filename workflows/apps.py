@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    """Workflow templates, running instances, step tasks, approvals, SLAs — knows no business app."""
+
+    name = "workflows"
+    verbose_name = "Workflows"

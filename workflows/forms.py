@@ -1,0 +1,1 @@
+"""Forms of workflows. None yet."""

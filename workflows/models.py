@@ -1,0 +1,1 @@
+"""Models of workflows: added with the issue that builds this area (see issues)."""

@@ -1,0 +1,1 @@
+"""Writes to workflows: every one validates, locks, writes and audits in one transaction. None yet."""

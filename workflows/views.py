@@ -1,0 +1,1 @@
+"""Workflow pages. None yet: templates and tasks arrive with the workflow issue."""
