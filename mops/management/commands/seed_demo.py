@@ -67,6 +67,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             created = self._seed()
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready ({created} new rows)."))
         self.stdout.write(f"Demo logins (demo data only), password '{DEMO_PASSWORD}':")
         for username, first, last, roles, _, _ in USERS[:4]:
