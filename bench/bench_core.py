@@ -72,7 +72,9 @@ def main():
     with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
         assert client.get("/teams/").status_code == 200
     median, worst = timed(lambda: client.get("/teams/"), 30)
-    print(f"GET /teams/ with 204 teams (25 per page): median {median:.1f} ms, max {worst:.1f} ms, {len(queries)} queries")
+    print(
+        f"GET /teams/ with 204 teams (25 per page): median {median:.1f} ms, max {worst:.1f} ms, {len(queries)} queries"
+    )
     median, worst = timed(lambda: client.get("/api/v1/teams/?page_size=100"), 30)
     print(f"GET /api/v1/teams/?page_size=100: median {median:.1f} ms, max {worst:.1f} ms")
     median, worst = timed(lambda: client.get("/metrics/"), 30)

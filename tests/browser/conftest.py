@@ -41,10 +41,17 @@ def artifacts():
 def watched_page(page, live_server):
     """A page that records failed requests, HTTP errors and console errors for assertions."""
     problems = []
+
+    def on_response(response):
+        if response.status >= 400:
+            problems.append(f"HTTP {response.status}: {response.url}")
+
+    def on_console(message):
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
-    page.on(
-        "response", lambda response: problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None
-    )
-    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
+    page.on("response", on_response)
+    page.on("console", on_console)
     page.problems = problems
     return page
