@@ -2,9 +2,11 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, pagination, permissions
+from rest_framework import exceptions, pagination, permissions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from mops.errors import Conflict
 from mops.selectors import FxRateMissing
 
 
@@ -16,7 +18,8 @@ class Pagination(pagination.PageNumberPagination):
 def exception_handler(exc, context):
     """DRF's handler, plus the errors services raise, mapped to the same JSON bodies.
 
-    Field errors: ``{"field": ["message"]}`` with 400; everything else ``{"detail": "..."}``.
+    Field errors: ``{"field": ["message"]}`` with 400; everything else ``{"detail": "..."}``;
+    a ``mops.errors.Conflict`` (someone acted first) is 409.
     """
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -25,6 +28,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, FxRateMissing):
         exc = exceptions.ValidationError({"currency": [str(exc)]})
+    elif isinstance(exc, Conflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)
 
 

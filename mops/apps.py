@@ -1,4 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_reference_data(sender, **kwargs):
+    from mops.currencies import ensure_currencies
+    from mops.roles import sync_roles
+
+    sync_roles()
+    ensure_currencies()
 
 
 class CoreConfig(AppConfig):
@@ -7,3 +16,7 @@ class CoreConfig(AppConfig):
     name = "mops"
     label = "mops"
     verbose_name = "mops core"
+
+    def ready(self):
+        # After every migrate (and every test flush): role groups follow the apps' ROLE_GRANTS.
+        post_migrate.connect(_sync_reference_data, sender=self, dispatch_uid="mops-sync-reference-data")

@@ -10,6 +10,32 @@ from django.db.models import QuerySet
 from mops.models import Currency, FxRate, Team
 from mops.roles import Role, has_role
 
+# Model permissions each role holds (Django admin and has_perm); synced by mops.roles.sync_roles.
+_VIEW_CORE = {"mops.view_team", "mops.view_membership", "mops.view_currency", "mops.view_fxrate"}
+ROLE_GRANTS = {
+    Role.MARKETER: _VIEW_CORE,
+    Role.CMO: _VIEW_CORE | {"mops.view_auditevent"},
+    Role.FINANCE: _VIEW_CORE | {"mops.view_auditevent", "mops.add_fxrate", "mops.change_fxrate"},
+    Role.OPS_ADMIN: _VIEW_CORE
+    | {
+        "mops.view_auditevent",
+        "mops.add_team",
+        "mops.change_team",
+        "mops.add_membership",
+        "mops.change_membership",
+        "mops.delete_membership",
+        "mops.add_currency",
+        "mops.change_currency",
+        "mops.add_fxrate",
+        "mops.change_fxrate",
+        # Ops admins manage users and their roles (in Django's admin, as staff).
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+    },
+}
+
 
 @rules.predicate
 def is_marketer(user):

@@ -39,22 +39,47 @@ def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user).intersection(roles))
 
 
-def grant_permissions(apps, grants: dict[str, list[str]]) -> None:
-    """Give role groups model permissions, for data migrations of every app.
+def collect_role_grants() -> dict[str, set[str]]:
+    """Every app's ``ROLE_GRANTS`` (in its ``permissions.py``): role → {"app_label.codename", …}."""
+    from importlib import import_module
+    from importlib.util import find_spec
 
-    ``grants`` maps a role to ``"app_label.codename"`` strings. Permissions are normally created
-    after migrations run, so this creates the missing ones first (idempotent).
+    from django.apps import apps as global_apps
+
+    grants: dict[str, set[str]] = {role.value: set() for role in Role}
+    for app_config in global_apps.get_app_configs():
+        module_name = f"{app_config.name}.permissions"
+        if not app_config.name.startswith("django.") and find_spec(module_name) is not None:
+            for role, perms in getattr(import_module(module_name), "ROLE_GRANTS", {}).items():
+                grants[role].update(perms)
+    return grants
+
+
+def sync_roles(apps=None, *, strict: bool = True) -> None:
+    """Create the role groups and give each the model permissions its apps' ``ROLE_GRANTS`` name.
+
+    Idempotent; adds, never removes (an ops admin may have granted more in Django's admin). Runs in
+    the data migration ``mops.0002`` and after every ``migrate``/``flush`` (post_migrate), because
+    Django creates permissions only after migrations and a flush empties the groups table. In the
+    migration (``strict=False``) models of apps not migrated yet are skipped; post_migrate, which
+    runs when every app is migrated, refuses a grant naming an unknown permission.
     """
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
+    apps = apps or global_apps
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, verbosity=0, apps=apps)
-
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for role, perms in grants.items():
+    for role, perms in collect_role_grants().items():
         group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        wanted = [tuple(perm.split(".")) for perm in sorted(perms)]
+        found = {
+            (p.content_type.app_label, p.codename): p
+            for p in Permission.objects.filter(codename__in=[c for _, c in wanted]).select_related("content_type")
+        }
+        missing = [".".join(key) for key in wanted if key not in found]
+        if missing and strict:
+            raise LookupError(f"ROLE_GRANTS of {role!r} name unknown permissions: {missing}")
+        group.permissions.add(*(found[key] for key in wanted if key in found))

@@ -3,7 +3,16 @@
 import rules
 
 from mops.permissions import is_ops_admin
+from mops.roles import Role
 from planning.models import Channel, FiscalYear
+
+_VIEW = {"planning.view_fiscalyear", "planning.view_channel"}
+ROLE_GRANTS = {
+    Role.MARKETER: _VIEW,
+    Role.CMO: _VIEW,
+    Role.FINANCE: _VIEW | {"planning.add_fiscalyear", "planning.change_fiscalyear"},
+    Role.OPS_ADMIN: _VIEW | {"planning.add_channel", "planning.change_channel"},
+}
 
 can_view_planning = rules.is_authenticated
 can_manage_taxonomy = is_ops_admin  # channels and other reference data

@@ -4,7 +4,7 @@ styled by the Bootstrap served from our own static files, with no failed request
 import pytest
 from django.core.management import call_command
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LANDINGS = [
     ("marketer", "/campaigns/", "Campaigns"),
