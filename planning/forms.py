@@ -1,11 +1,24 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.auth import get_user_model
 
-from planning.models import Channel
+from planning.kpis import Kpi
+from planning.models import Channel, Objective, Region, Segment
 
 
-class ChannelForm(forms.ModelForm):
+class _Crispy:
+    submit_label = "Save"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", self.submit_label))
+
+
+class ChannelForm(_Crispy, forms.ModelForm):
+    submit_label = "Add channel"
+
     class Meta:
         model = Channel
         fields = ["name", "slug", "group", "description"]
@@ -14,5 +27,59 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Add channel"))
+
+
+class RegionForm(_Crispy, forms.ModelForm):
+    submit_label = "Add region"
+
+    class Meta:
+        model = Region
+        fields = ["name", "code"]
+        help_texts = {"code": "Derived from the name if empty."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+
+
+class SegmentForm(_Crispy, forms.ModelForm):
+    submit_label = "Add product or segment"
+
+    class Meta:
+        model = Segment
+        fields = ["name", "code", "kind"]
+        help_texts = {"code": "Derived from the name if empty."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+
+
+class ObjectiveForm(_Crispy, forms.ModelForm):
+    submit_label = "Save objective"
+
+    class Meta:
+        model = Objective
+        fields = ["fiscal_year", "name", "description", "owner"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class TargetsForm(_Crispy, forms.Form):
+    """One KPI's targets for each month of the objective's fiscal year (blank = no target)."""
+
+    submit_label = "Save targets"
+    kpi = forms.ChoiceField(choices=Kpi.choices, label="KPI")
+
+    def __init__(self, *args, periods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.periods = list(periods)
+        for period in self.periods:
+            self.fields[f"m{period.pk}"] = forms.DecimalField(
+                label=f"{period.start_date:%b %Y}", required=False, min_value=0, max_digits=20, decimal_places=4
+            )
+
+    def values(self):
+        return {period: self.cleaned_data.get(f"m{period.pk}") for period in self.periods}

@@ -63,6 +63,10 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # One test database per run, so that two suites on one machine (a developer and an editor's
+    # test runner, say) never drop each other's database. pytest-django drops it at the end.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 STATIC_ROOT = Path(os.environ["MOPS_VAR_DIR"]) / "static-root"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 TEST_DATABASE_VENDOR = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
