@@ -6,3 +6,8 @@ class BudgetsConfig(AppConfig):
 
     name = "budgets"
     verbose_name = "Budgets"
+
+    def ready(self):
+        from budgets import subjects
+
+        subjects.register()

@@ -6,3 +6,8 @@ class CampaignsConfig(AppConfig):
 
     name = "campaigns"
     verbose_name = "Campaigns"
+
+    def ready(self):
+        from campaigns import subjects
+
+        subjects.register()

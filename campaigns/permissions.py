@@ -1,5 +1,80 @@
-"""Who may do what in campaigns."""
+"""Who may do what in campaigns. Marketers write their own teams' campaigns, spend and results;
+the CMO, finance and ops admins read everything; nobody else sees a team's campaigns."""
 
-from mops.permissions import is_cmo, is_marketer
+import rules
+from django.db.models import QuerySet
 
-can_view_campaigns = is_marketer | is_cmo
+from campaigns.models import Campaign, Program, ResultFact, SpendEntry
+from mops.models import Membership
+from mops.permissions import is_cmo, is_finance, is_marketer, is_ops_admin
+from mops.roles import Role
+
+_VIEW = {
+    "campaigns.view_program",
+    "campaigns.view_campaign",
+    "campaigns.view_tactic",
+    "campaigns.view_spendentry",
+    "campaigns.view_resultfact",
+}
+ROLE_GRANTS = {
+    Role.MARKETER: _VIEW
+    | {
+        "campaigns.add_campaign",
+        "campaigns.change_campaign",
+        "campaigns.add_tactic",
+        "campaigns.change_tactic",
+        "campaigns.add_spendentry",
+        "campaigns.change_spendentry",
+        "campaigns.add_resultfact",
+        "campaigns.change_resultfact",
+        "campaigns.add_program",
+        "campaigns.change_program",
+    },
+    Role.CMO: _VIEW,
+    Role.FINANCE: _VIEW,
+    Role.OPS_ADMIN: _VIEW,
+}
+
+sees_all_campaigns = is_cmo | is_finance | is_ops_admin
+
+
+@rules.predicate
+def is_member_of_campaign_team(user, campaign):
+    return campaign is not None and Membership.objects.filter(user=user, team_id=campaign.team_id).exists()
+
+
+@rules.predicate
+def is_member_of_team(user, team):
+    return team is not None and Membership.objects.filter(user=user, team=team).exists()
+
+
+can_view_campaigns = is_marketer | is_cmo | is_finance | is_ops_admin
+can_view_campaign = sees_all_campaigns | is_member_of_campaign_team
+# Writing a campaign (and its spend, results, tactics, files) needs the marketer role in its team.
+can_edit_campaign = is_marketer & is_member_of_campaign_team
+can_create_campaign_for = is_marketer & is_member_of_team
+can_manage_programs = is_marketer | is_ops_admin
+
+
+def team_ids_of(user):
+    return Membership.objects.filter(user=user).values("team_id")
+
+
+def campaigns_visible_to(user) -> QuerySet:
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    if sees_all_campaigns(user):
+        return Campaign.objects.all()
+    return Campaign.objects.filter(team_id__in=team_ids_of(user))
+
+
+def programs_visible_to(user) -> QuerySet:
+    return Program.objects.all() if user.is_authenticated else Program.objects.none()
+
+
+def spend_visible_to(user) -> QuerySet:
+    return SpendEntry.objects.filter(campaign__in=campaigns_visible_to(user))
+
+
+def results_visible_to(user) -> QuerySet:
+    return ResultFact.objects.filter(campaign__in=campaigns_visible_to(user))

@@ -1,1 +1,323 @@
-"""Writes to campaigns: every one validates, locks, writes and audits in one transaction. None yet."""
+"""Every write to campaigns: validate (including closed periods and FX), lock, write, audit, and
+announce changed facts after commit (``hooks.facts_changed``)."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from campaigns import hooks
+from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus, FactSource, ResultFact, SpendEntry, Tactic
+from campaigns.permissions import can_create_campaign_for, can_edit_campaign
+from mops.errors import Conflict
+from mops.selectors import FxRateMissing, to_base_currency
+from mops.services import audit, snapshot
+from planning.selectors import assert_open
+
+CAMPAIGN_FIELDS = [
+    "name",
+    "code",
+    "program",
+    "team",
+    "owner",
+    "channel",
+    "region",
+    "segment",
+    "objective",
+    "start_date",
+    "end_date",
+    "description",
+    "planned_cost",
+    "currency",
+    "expected_leads",
+    "expected_mqls",
+    "expected_pipeline",
+    "expected_revenue",
+    "landing_url",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+]
+SPEND_FIELDS = [
+    "campaign",
+    "tactic",
+    "date",
+    "amount",
+    "currency",
+    "amount_base",
+    "vendor",
+    "reference",
+    "source",
+    "note",
+]
+
+
+def _require_edit(actor, campaign):
+    if not can_edit_campaign(actor, campaign):
+        raise PermissionDenied("Only marketers of the campaign's team can change it, its spend or its results.")
+
+
+def _base(amount: Decimal, currency: str, on: datetime.date, field: str) -> Decimal:
+    try:
+        return to_base_currency(amount, currency, on)
+    except FxRateMissing as exc:
+        raise ValidationError({field: [str(exc)]}) from None
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+def campaign_create(*, actor, team, **fields) -> Campaign:
+    if not can_create_campaign_for(actor, team):
+        raise PermissionDenied("You can create campaigns only for your own teams.")
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown campaign fields: {sorted(unknown)}")
+    fields.setdefault("owner", actor)
+    fields.setdefault("code", slugify(fields.get("name", ""))[:60])
+    fields.setdefault("utm_campaign", fields["code"])
+    campaign = Campaign(team=team, status=CampaignStatus.DRAFT, **fields)
+    if not campaign.currency:
+        from django.conf import settings
+
+        campaign.currency = settings.BASE_CURRENCY
+    campaign.full_clean(exclude=["planned_cost_base"])
+    campaign.planned_cost_base = _base(campaign.planned_cost, campaign.currency, campaign.start_date, "planned_cost")
+    with transaction.atomic():
+        campaign.save()
+        audit(
+            actor=actor, action="campaign.create", obj=campaign, after=snapshot(campaign, [*CAMPAIGN_FIELDS, "status"])
+        )
+    return campaign
+
+
+def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
+    _require_edit(actor, campaign)
+    unknown = set(changes) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown campaign fields: {sorted(unknown)}")
+    if "team" in changes and not can_create_campaign_for(actor, changes["team"]):
+        raise PermissionDenied("You can move a campaign only to one of your own teams.")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        before = snapshot(campaign, [*CAMPAIGN_FIELDS, "status"])
+        for field, value in changes.items():
+            setattr(campaign, field, value)
+        campaign.full_clean(exclude=["planned_cost_base"])
+        campaign.planned_cost_base = _base(
+            campaign.planned_cost, campaign.currency, campaign.start_date, "planned_cost"
+        )
+        campaign.save()
+        audit(
+            actor=actor,
+            action="campaign.update",
+            obj=campaign,
+            before=before,
+            after=snapshot(campaign, [*CAMPAIGN_FIELDS, "status"]),
+        )
+    return campaign
+
+
+# Status moves a marketer makes by hand. The launch workflow moves planned → in launch review →
+# live (or back to planned) through its callbacks; with no launch template, planned → live is direct.
+MANUAL_TRANSITIONS = {
+    CampaignStatus.DRAFT: {CampaignStatus.PLANNED, CampaignStatus.CANCELLED},
+    CampaignStatus.PLANNED: {CampaignStatus.DRAFT, CampaignStatus.LIVE, CampaignStatus.CANCELLED},
+    CampaignStatus.LIVE: {CampaignStatus.COMPLETED, CampaignStatus.CANCELLED},
+    CampaignStatus.COMPLETED: {CampaignStatus.LIVE},
+}
+
+
+def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
+    _require_edit(actor, campaign)
+    from campaigns.subjects import CAMPAIGN_LAUNCH
+    from workflows.selectors import active_template_for
+
+    if status not in CampaignStatus.values:
+        raise ValidationError({"status": [f"Unknown status {status!r}."]})
+    allowed = MANUAL_TRANSITIONS.get(campaign.status, set())
+    if status not in allowed:
+        now, wanted = campaign.get_status_display().lower(), CampaignStatus(status).label.lower()
+        raise ValidationError({"status": [f"A {now} campaign cannot become {wanted}."]})
+    if (
+        status == CampaignStatus.LIVE
+        and campaign.status == CampaignStatus.PLANNED
+        and active_template_for(CAMPAIGN_LAUNCH)
+    ):
+        raise ValidationError({"status": ["This campaign goes live through launch review: submit it for launch."]})
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(status=status)
+        if not updated:
+            raise Conflict("The campaign changed meanwhile; reload and try again.")
+        audit(
+            actor=actor,
+            action="campaign.status",
+            obj=campaign,
+            before={"status": campaign.status},
+            after={"status": status},
+        )
+        campaign.status = status
+    return campaign
+
+
+def campaign_submit_for_launch(*, actor, campaign: Campaign):
+    """Start the launch workflow: the campaign is in launch review until it approves (→ live)."""
+    from campaigns.subjects import CAMPAIGN_LAUNCH
+    from workflows.services import instance_start
+
+    _require_edit(actor, campaign)
+    if campaign.status != CampaignStatus.PLANNED:
+        raise ValidationError({"status": ["Only a planned campaign can be submitted for launch."]})
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.PLANNED).update(
+            status=CampaignStatus.IN_LAUNCH_REVIEW
+        )
+        if not updated:
+            raise Conflict("The campaign changed meanwhile; reload and try again.")
+        campaign.status = CampaignStatus.IN_LAUNCH_REVIEW
+        audit(
+            actor=actor,
+            action="campaign.status",
+            obj=campaign,
+            before={"status": "planned"},
+            after={"status": campaign.status},
+        )
+        instance = instance_start(actor=actor, subject=campaign, subject_type=CAMPAIGN_LAUNCH)
+    return instance
+
+
+def tactic_create(*, actor, campaign: Campaign, name: str, channel=None, planned_cost=Decimal(0)) -> Tactic:
+    _require_edit(actor, campaign)
+    tactic = Tactic(campaign=campaign, name=name.strip(), channel=channel, planned_cost=planned_cost)
+    tactic.full_clean()
+    with transaction.atomic():
+        tactic.save()
+        audit(
+            actor=actor, action="tactic.create", obj=tactic, after=snapshot(tactic, ["name", "channel", "planned_cost"])
+        )
+    return tactic
+
+
+# --- spend ----------------------------------------------------------------------------------
+
+
+def spend_log(
+    *,
+    actor,
+    campaign: Campaign,
+    date: datetime.date,
+    amount: Decimal,
+    currency: str,
+    tactic: Tactic | None = None,
+    vendor: str = "",
+    reference: str = "",
+    note: str = "",
+    source: str = FactSource.MANUAL,
+) -> SpendEntry:
+    """Record money spent. Refused in a closed month or without an exchange rate for the date."""
+    _require_edit(actor, campaign)
+    if tactic is not None and tactic.campaign_id != campaign.pk:
+        raise ValidationError({"tactic": ["That tactic belongs to another campaign."]})
+    assert_open(date)
+    entry = SpendEntry(
+        campaign=campaign,
+        tactic=tactic,
+        date=date,
+        amount=amount,
+        currency=currency,
+        amount_base=_base(amount, currency, date, "currency"),
+        vendor=vendor,
+        reference=reference,
+        note=note,
+        source=source,
+        created_by=actor,
+    )
+    entry.full_clean()
+    with transaction.atomic():
+        entry.save()
+        audit(actor=actor, action="spend.create", obj=entry, after=snapshot(entry, SPEND_FIELDS))
+        hooks.facts_changed_on_commit({campaign.pk}, date, date)
+    return entry
+
+
+def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
+    _require_edit(actor, entry.campaign)
+    allowed = {"date", "amount", "currency", "tactic", "vendor", "reference", "note"}
+    if set(changes) - allowed:
+        raise ValueError(f"Unknown spend fields: {sorted(set(changes) - allowed)}")
+    with transaction.atomic():
+        entry = SpendEntry.objects.select_for_update().select_related("campaign").get(pk=entry.pk)
+        assert_open(entry.date)  # the month it leaves
+        before = snapshot(entry, SPEND_FIELDS)
+        old_date = entry.date
+        for field, value in changes.items():
+            setattr(entry, field, value)
+        assert_open(entry.date)  # the month it enters
+        entry.amount_base = _base(entry.amount, entry.currency, entry.date, "currency")
+        entry.full_clean()
+        entry.save()
+        audit(actor=actor, action="spend.update", obj=entry, before=before, after=snapshot(entry, SPEND_FIELDS))
+        hooks.facts_changed_on_commit({entry.campaign_id}, min(old_date, entry.date), max(old_date, entry.date))
+    return entry
+
+
+def spend_delete(*, actor, entry: SpendEntry) -> None:
+    _require_edit(actor, entry.campaign)
+    with transaction.atomic():
+        entry = SpendEntry.objects.select_for_update().get(pk=entry.pk)
+        assert_open(entry.date)
+        audit(actor=actor, action="spend.delete", obj=entry, before=snapshot(entry, SPEND_FIELDS))
+        hooks.facts_changed_on_commit({entry.campaign_id}, entry.date, entry.date)
+        entry.delete()
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upserted:
+    fact: ResultFact
+    outcome: str  # "created", "updated" or "unchanged"
+
+
+def results_log(
+    *, actor, campaign: Campaign, date: datetime.date, source: str = FactSource.MANUAL, **measures
+) -> Upserted:
+    """Set a campaign's results for one day and source (creating or updating that one row).
+
+    Measures not given keep their value; a row whose values do not change is left alone.
+    """
+    _require_edit(actor, campaign)
+    unknown = set(measures) - set(RESULT_MEASURES)
+    if unknown:
+        raise ValueError(f"Unknown result measures: {sorted(unknown)}")
+    errors = {m: ["Cannot be negative."] for m, v in measures.items() if v is not None and v < 0}
+    if errors:
+        raise ValidationError(errors)
+    assert_open(date)
+    with transaction.atomic():
+        fact, created = ResultFact.objects.select_for_update().get_or_create(
+            campaign=campaign, date=date, source=source, defaults={**measures, "updated_by": actor}
+        )
+        if created:
+            audit(actor=actor, action="results.create", obj=fact, after={m: getattr(fact, m) for m in RESULT_MEASURES})
+            outcome = "created"
+        else:
+            before = {m: getattr(fact, m) for m in RESULT_MEASURES}
+            for measure, value in measures.items():
+                setattr(fact, measure, value)
+            after = {m: getattr(fact, m) for m in RESULT_MEASURES}
+            if after == before:
+                return Upserted(fact, "unchanged")
+            fact.updated_by = actor
+            fact.full_clean()
+            fact.save()
+            audit(actor=actor, action="results.update", obj=fact, before=before, after=after)
+            outcome = "updated"
+        hooks.facts_changed_on_commit({campaign.pk}, date, date)
+    return Upserted(fact, outcome)

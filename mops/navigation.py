@@ -12,7 +12,7 @@ from mops import permissions as core
 class NavItem:
     label: str
     url: str
-    section: str  # the first path segment, to mark the active item
+    badge: int | None = None  # e.g. the number of my tasks; drawn when non-zero
 
 
 def nav_items(user) -> list[NavItem]:
@@ -21,19 +21,25 @@ def nav_items(user) -> list[NavItem]:
     from budgets.permissions import can_view_budgets
     from campaigns.permissions import can_view_campaigns
     from metrics.permissions import can_view_dashboards
+    from workflows.permissions import can_manage_templates
+    from workflows.selectors import my_task_count
 
     entries = [
-        (can_view_dashboards(user), "Dashboards", "metrics:dashboard"),
-        (can_view_campaigns(user), "Campaigns", "campaigns:home"),
-        (can_view_budgets(user), "Budgets", "budgets:home"),
-        (True, "Planning", "planning:home"),
-        (True, "Teams", "mops:team-list"),
-        (core.can_manage_fx_rates(user) or core.is_cmo(user), "FX rates", "mops:fx-list"),
-        (core.is_ops_admin(user), "Ops admin", "mops:ops-home"),
+        (can_view_dashboards(user), "Dashboards", "metrics:dashboard", None),
+        (True, "Tasks", "workflows:my-tasks", my_task_count(user)),  # one COUNT query per page
+        (can_view_campaigns(user), "Campaigns", "campaigns:home", None),
+        (can_view_budgets(user), "Budgets", "budgets:home", None),
+        (True, "Planning", "planning:home", None),
+        (True, "Teams", "mops:team-list", None),
+        (core.can_manage_fx_rates(user) or core.is_cmo(user), "FX rates", "mops:fx-list", None),
+        (can_manage_templates(user), "Workflows", "workflows:template-list", None),
+        (core.is_ops_admin(user), "Ops admin", "mops:ops-home", None),
     ]
-    items = []
-    for allowed, label, url_name in entries:
-        if allowed:
-            url = reverse(url_name)
-            items.append(NavItem(label, url, url.strip("/").split("/")[0]))
-    return items
+    return [NavItem(label, reverse(url_name), badge) for allowed, label, url_name, badge in entries if allowed]
+
+
+def active_item(items: list[NavItem], path: str) -> NavItem | None:
+    """The item whose URL is the longest prefix of ``path`` ("/workflows/templates/x/" is
+    Workflows, not Tasks at "/workflows/")."""
+    matches = [item for item in items if path.startswith(item.url)]
+    return max(matches, key=lambda item: len(item.url), default=None)

@@ -148,6 +148,8 @@ FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 1, min_value=1, max
 MONEY_MAX_DIGITS = 18
 MONEY_DECIMAL_PLACES = 2
 MOPS_VERSION = __import__("mops").__version__
+# The largest spreadsheet or ad-platform export an import accepts (bytes).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -194,6 +196,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a ``status`` (or a ``kind``); each choice set gets its own named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "StepKindEnum": "workflows.models.StepKind",
+        "WorkflowTemplateStatusEnum": "workflows.models.TemplateStatus",
+        "WorkflowInstanceStatusEnum": "workflows.models.InstanceStatus",
+        "StepStatusEnum": "workflows.models.StepStatus",
+        "RequestStatusEnum": "workflows.models.RequestStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "ImportStatusEnum": "campaigns.models.ImportStatus",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -239,4 +251,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Eager tasks would log every success inline with the page request; keep their failures only.
+    "loggers": {"celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"}},
 }

@@ -53,6 +53,14 @@ def teammate(team):
 
 
 @pytest.fixture
+def lead(team):
+    """A marketer who leads the marketer's team."""
+    user = UserFactory(username="lena-lead", roles=[Role.MARKETER])
+    team.memberships.create(user=user, is_lead=True)
+    return user
+
+
+@pytest.fixture
 def outsider(other_team):
     """A marketer of another team."""
     return UserFactory(username="charlie", roles=[Role.MARKETER], teams=[other_team])

@@ -79,3 +79,22 @@ class ChannelFactory(factory.django.DjangoModelFactory):
 
 def user_with_role(role: Role, **kwargs):
     return UserFactory(roles=[role], **kwargs)
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A planned campaign in USD; pass ``team`` (and ``owner``) to place it."""
+
+    class Meta:
+        model = "campaigns.Campaign"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    code = factory.Sequence(lambda n: f"cmp-{n}")
+    team = factory.SubFactory(TeamFactory)
+    owner = factory.SubFactory(UserFactory)
+    channel = factory.SubFactory(ChannelFactory)
+    status = "planned"
+    start_date = datetime.date(2026, 1, 1)
+    end_date = datetime.date(2026, 3, 31)
+    planned_cost = Decimal("10000.00")
+    currency = "USD"
+    planned_cost_base = Decimal("10000.00")

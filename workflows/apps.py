@@ -6,3 +6,8 @@ class WorkflowsConfig(AppConfig):
 
     name = "workflows"
     verbose_name = "Workflows"
+
+    def ready(self):
+        from workflows import subjects
+
+        subjects.register()

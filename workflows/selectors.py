@@ -1,1 +1,189 @@
-"""Reads of workflow data. None yet."""
+"""Reads of workflow data: routing (who a step goes to), conditions, previews, "my tasks", strips."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from mops.models import AuditEvent, Membership
+from workflows import registry
+from workflows.models import (
+    OPEN_INSTANCE_STATES,
+    AssigneeType,
+    ConditionOperator,
+    Delegation,
+    StepAssignment,
+    StepKind,
+    StepStatus,
+    StepTask,
+    TemplateStatus,
+    TemplateStep,
+    WorkflowInstance,
+    WorkflowTemplate,
+)
+
+_COMPARE = {
+    ConditionOperator.EQ: lambda a, b: a == b,
+    ConditionOperator.NE: lambda a, b: a != b,
+    ConditionOperator.GTE: lambda a, b: a >= b,
+    ConditionOperator.GT: lambda a, b: a > b,
+    ConditionOperator.LTE: lambda a, b: a <= b,
+    ConditionOperator.LT: lambda a, b: a < b,
+}
+
+
+def step_applies(step: TemplateStep, subject_type_key: str, context: dict) -> bool:
+    """Does ``step``'s condition hold for a subject whose attribute values are ``context``?
+
+    No condition: always. A condition on a value the subject does not have: the step does not apply.
+    Text compares case-insensitively; numbers as decimals.
+    """
+    if not step.condition_attribute:
+        return True
+    attribute = registry.get(subject_type_key).attribute(step.condition_attribute)
+    if attribute is None:
+        return False
+    actual = attribute.parse(context.get(step.condition_attribute))
+    expected = attribute.parse(step.condition_value)
+    if actual is None or expected is None:
+        return False
+    if isinstance(actual, str):
+        actual, expected = actual.casefold(), expected.casefold()
+    return _COMPARE[step.condition_operator](actual, expected)
+
+
+def route(step: TemplateStep, *, team_id, exclude_user_id=None) -> list:
+    """The users a step goes to. The requester is never routed an approval of their own request."""
+    User = get_user_model()
+    users = User.objects.filter(is_active=True)
+    if step.assignee_type == AssigneeType.USER:
+        users = users.filter(pk=step.user_id)
+    elif step.assignee_type == AssigneeType.ROLE:
+        users = users.filter(groups__name=step.role)
+    elif step.assignee_type == AssigneeType.TEAM_ROLE:
+        users = users.filter(groups__name=step.role, memberships__team_id=team_id)
+    elif step.assignee_type == AssigneeType.TEAM_LEAD:
+        users = users.filter(memberships__team_id=team_id, memberships__is_lead=True)
+    if step.kind == StepKind.APPROVAL and exclude_user_id is not None:
+        users = users.exclude(pk=exclude_user_id)
+    return list(users.distinct().order_by("username"))
+
+
+@dataclass(frozen=True)
+class PreviewStep:
+    step: TemplateStep
+    applies: bool
+    assignees: list
+
+
+def preview(template: WorkflowTemplate, *, context: dict, team_id=None, requester_id=None) -> list[PreviewStep]:
+    """Which steps apply for a subject like this, and to whom each goes."""
+    result = []
+    for step in template.steps.select_related("user").order_by("position"):
+        applies = step_applies(step, template.subject_type, context)
+        assignees = route(step, team_id=team_id, exclude_user_id=requester_id) if applies else []
+        result.append(PreviewStep(step, applies, assignees))
+    return result
+
+
+def active_template_for(subject_type_key: str) -> WorkflowTemplate | None:
+    """The template an app's subject starts on: the most recently created active one of its type."""
+    return (
+        WorkflowTemplate.objects.filter(subject_type=subject_type_key, status=TemplateStatus.ACTIVE)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def template_list(*, include_retired: bool = False) -> QuerySet[WorkflowTemplate]:
+    """The live version of each template (and retired ones on request), with step and instance counts."""
+    statuses = [TemplateStatus.ACTIVE, TemplateStatus.RETIRED] if include_retired else [TemplateStatus.ACTIVE]
+    return (
+        WorkflowTemplate.objects.filter(status__in=statuses)
+        .annotate(
+            step_count=Count("steps", distinct=True),
+            running_count=Count("instances", filter=Q(instances__status="running"), distinct=True),
+        )
+        .order_by("name")
+    )
+
+
+def template_versions(slug: str) -> QuerySet[WorkflowTemplate]:
+    return (
+        WorkflowTemplate.objects.filter(slug=slug)
+        .select_related("created_by")
+        .annotate(instance_count=Count("instances"))
+        .order_by("-version")
+    )
+
+
+def my_tasks(user, *, kind: str = "", overdue: bool = False, subject_type: str = "") -> QuerySet[StepTask]:
+    """Active steps waiting for ``user``: assigned to them, or to someone who delegated to them today."""
+    today = timezone.localdate()
+    delegators = Delegation.objects.filter(delegate=user, starts_on__lte=today, ends_on__gte=today).values(
+        "delegator_id"
+    )
+    mine = StepAssignment.objects.filter(task=OuterRef("pk")).filter(Q(user=user) | Q(user_id__in=delegators))
+    qs = (
+        StepTask.objects.filter(status=StepStatus.ACTIVE)
+        .filter(Exists(mine))
+        .select_related("instance__template", "instance__started_by", "instance__team")
+        .order_by("due_at", "id")
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
+    if subject_type:
+        qs = qs.filter(instance__subject_type=subject_type)
+    return qs
+
+
+def my_task_count(user) -> int:
+    return my_tasks(user).count() if user.is_authenticated else 0
+
+
+def instance_steps(instance: WorkflowInstance) -> list[StepTask]:
+    """The instance's steps for its progress strip: the latest round of each position, in order."""
+    steps = list(
+        instance.steps.select_related("decided_by")
+        .prefetch_related(Prefetch("assignments", queryset=StepAssignment.objects.select_related("user")))
+        .order_by("position", "-round")
+    )
+    latest = {}
+    for step in steps:
+        latest.setdefault(step.position, step)
+    return sorted(latest.values(), key=lambda s: s.position)
+
+
+def instance_history(instance: WorkflowInstance) -> QuerySet[AuditEvent]:
+    """Every transition of the instance, oldest first (audit events are written against the instance)."""
+    return (
+        AuditEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(WorkflowInstance), object_id=str(instance.pk)
+        )
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+def instances_of(subject) -> QuerySet[WorkflowInstance]:
+    """The workflows that ran or run on a subject, newest first — for the subject's own page."""
+    return WorkflowInstance.objects.filter(
+        subject_content_type=ContentType.objects.get_for_model(subject), subject_id=str(subject.pk)
+    ).select_related("template", "started_by")
+
+
+def open_instance_of(subject) -> WorkflowInstance | None:
+    return instances_of(subject).filter(status__in=["running", "returned"]).first()
+
+
+def open_instances_started_by(user) -> QuerySet[WorkflowInstance]:
+    """ "Requests I started" that are still running or sent back to me."""
+    return WorkflowInstance.objects.filter(started_by=user, status__in=OPEN_INSTANCE_STATES).select_related("template")
+
+
+def team_leads(team_id) -> list:
+    return [m.user for m in Membership.objects.filter(team_id=team_id, is_lead=True).select_related("user")]

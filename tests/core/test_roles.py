@@ -18,7 +18,11 @@ def test_migration_creates_one_group_per_role():
         (Role.MARKETER, ["mops.view_team", "planning.view_channel"], ["mops.add_team", "mops.add_fxrate"]),
         (Role.CMO, ["mops.view_auditevent", "mops.view_fxrate"], ["mops.add_fxrate", "mops.change_team"]),
         (Role.FINANCE, ["mops.add_fxrate", "mops.change_fxrate"], ["mops.add_team", "planning.add_channel"]),
-        (Role.OPS_ADMIN, ["mops.add_team", "mops.delete_membership", "planning.add_channel", "auth.change_user"], []),
+        (
+            Role.OPS_ADMIN,
+            ["mops.add_team", "mops.delete_membership", "planning.add_channel", "workflows.add_workflowtemplate"],
+            ["mops.add_auditevent", "workflows.delete_workflowinstance"],
+        ),
     ],
 )
 def test_each_role_has_the_model_permissions_it_needs(role, granted, withheld):
@@ -27,6 +31,21 @@ def test_each_role_has_the_model_permissions_it_needs(role, granted, withheld):
         assert user.has_perm(perm), perm
     for perm in withheld:
         assert not user.has_perm(perm), perm
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_come_back_after_a_flush():
+    # A transactional test's flush empties every table; post_migrate re-creates groups and grants.
+    user = UserFactory(roles=[Role.FINANCE])
+    assert user.has_perm("mops.add_fxrate")
+
+
+def test_every_app_grant_names_a_real_permission():
+    from mops.roles import collect_role_grants
+
+    grants = collect_role_grants()
+    assert set(grants) == set(Role.values)
+    assert "workflows.view_workflowtemplate" in grants[Role.MARKETER]
 
 
 @pytest.mark.django_db
@@ -68,9 +87,9 @@ def test_a_user_without_a_role_is_told_to_ask_for_one(client):
     ("role", "shown", "hidden"),
     [
         (Role.MARKETER, ["Campaigns", "Dashboards"], ["Budgets", "Ops admin", "FX rates"]),
-        (Role.FINANCE, ["Budgets", "FX rates", "Dashboards"], ["Campaigns", "Ops admin"]),
+        (Role.FINANCE, ["Budgets", "FX rates", "Dashboards", "Campaigns"], ["Ops admin"]),
         (Role.CMO, ["Campaigns", "Budgets", "Dashboards", "FX rates"], ["Ops admin"]),
-        (Role.OPS_ADMIN, ["Ops admin", "FX rates", "Teams"], ["Campaigns", "Budgets", "Dashboards"]),
+        (Role.OPS_ADMIN, ["Ops admin", "FX rates", "Teams", "Campaigns"], ["Budgets", "Dashboards"]),
     ],
 )
 def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden):
@@ -86,7 +105,7 @@ def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden)
     [
         (Role.MARKETER, "budgets:home", 403),
         (Role.MARKETER, "mops:ops-home", 403),
-        (Role.FINANCE, "campaigns:home", 403),
+        (Role.FINANCE, "campaigns:home", 200),
         (Role.OPS_ADMIN, "metrics:dashboard", 403),
         (Role.CMO, "budgets:home", 200),
         (Role.CMO, "campaigns:home", 200),
