@@ -7,7 +7,7 @@
 import rules
 from django.db.models import QuerySet
 
-from mops.models import Currency, FxRate, Team
+from mops.models import Currency, FxRate, Membership, Team
 from mops.roles import Role, has_role
 
 # Model permissions each role holds (Django admin and has_perm); synced by mops.roles.sync_roles.
@@ -81,7 +81,8 @@ def teams_visible_to(user) -> QuerySet[Team]:
         return Team.objects.none()
     if sees_all_teams(user):
         return Team.objects.all()
-    return Team.objects.filter(memberships__user=user)
+    # A subquery, not a join: a join on memberships would narrow every later Count("memberships").
+    return Team.objects.filter(pk__in=Membership.objects.filter(user=user).values("team_id"))
 
 
 def fx_rates_visible_to(user) -> QuerySet[FxRate]:

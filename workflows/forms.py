@@ -238,6 +238,9 @@ class PreviewForm(forms.Form):
             raw = self.cleaned_data.get(f"attr_{attribute.name}")
             if raw not in (None, ""):
                 values[attribute.name] = str(attribute.parse(raw))
+        team = self.cleaned_data.get("team")
+        if team is not None and "team" in {a.name for a in self.attribute_fields}:
+            values.setdefault("team", team.slug)  # the chosen team answers "team is X" conditions too
         return values
 
 

@@ -1,7 +1,7 @@
 """Workflow templates (what ops admins define), instances (a template running on one subject),
 step tasks (the work and approvals people act on), and delegations.
 
-State machines live in ``workflows/states.py``; every write goes through ``workflows/services.py``.
+State machines live in ``workflows/states.py``; every write goes through ``workflows/services/``.
 """
 
 from django.conf import settings

@@ -107,10 +107,10 @@ def test_team_list_query_count_does_not_grow_with_teams(client, cmo, django_asse
 
 
 # --- API ------------------------------------------------------------------------------------
-def test_api_lists_only_visible_teams(api_as, marketer, other_team):
+def test_api_lists_only_visible_teams_with_all_their_members_counted(api_as, marketer, teammate, other_team):
     body = api_as(marketer).get("/api/v1/teams/").json()
     assert [team["slug"] for team in body["results"]] == ["na"]
-    assert body["results"][0]["member_count"] == 1
+    assert body["results"][0]["member_count"] == 2  # alice and bob, not only the one asking
 
 
 def test_api_outsider_gets_404_for_another_team(api_as, outsider, team):

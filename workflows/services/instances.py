@@ -1,20 +1,19 @@
-"""Every write of the workflow engine. Each runs in one transaction, locks the instance it moves,
-applies transitions through ``workflows.states``, writes its audit event, fires the subject's
-callbacks (inside the transaction) and queues notifications (after commit)."""
+"""Writes of running workflows: start, act on steps, resubmit, cancel, reassign, delegate.
+
+Each locks the instance it moves, applies transitions through ``workflows.states``, writes its
+audit event, fires the subject's callbacks (inside the transaction) and queues notifications
+(after commit)."""
 
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
 from mops.services import audit
 from workflows import notifications, registry, selectors
 from workflows.models import (
-    AssigneeType,
     Delegation,
     InstanceStatus,
     StageRule,
@@ -23,203 +22,16 @@ from workflows.models import (
     StepStatus,
     StepTask,
     TemplateStatus,
-    TemplateStep,
     WorkflowInstance,
     WorkflowTemplate,
 )
-from workflows.permissions import act_refusal, can_cancel, can_delegate_for, can_manage_templates, can_reassign
+from workflows.permissions import act_refusal, can_cancel, can_delegate_for, can_reassign
 from workflows.sla import add_business_days
 from workflows.states import TransitionConflict, instance_transition, step_transition
-
-STEP_FIELDS = [
-    "stage",
-    "name",
-    "kind",
-    "assignee_type",
-    "role",
-    "user",
-    "sla_days",
-    "stage_rule",
-    "condition_attribute",
-    "condition_operator",
-    "condition_value",
-    "escalate_after_reminders",
-]
-
-
-RESERVED_SLUGS = {"new"}
 
 
 class ActionRefused(PermissionDenied):
     """The actor may not act on this step; the message says why."""
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-def _require_template_admin(actor):
-    if not can_manage_templates(actor):
-        raise PermissionDenied("Only ops admins can manage workflow templates.")
-
-
-def _validate_steps(subject_type_key: str, steps: list[dict]) -> None:
-    """Raise ValidationError naming each bad step by its number (1-based)."""
-    subject_type = registry.get(subject_type_key)
-    errors = []
-    if not steps:
-        errors.append("A template needs at least one step.")
-    stage_rules: dict[int, str] = {}
-    previous_stage = 0
-    for number, step in enumerate(steps, start=1):
-        prefix = f"Step {number}"
-        if not str(step.get("name", "")).strip():
-            errors.append(f"{prefix}: give it a name.")
-        stage = step.get("stage") or 0
-        if stage < 1:
-            errors.append(f"{prefix}: the stage must be 1 or more.")
-        elif stage < previous_stage:
-            errors.append(f"{prefix}: stages must be in order (stage {stage} after stage {previous_stage}).")
-        previous_stage = max(previous_stage, stage)
-        kind = step.get("kind")
-        if kind not in StepKind.values:
-            errors.append(f"{prefix}: choose task or approval.")
-        assignee_type = step.get("assignee_type")
-        if assignee_type not in AssigneeType.values:
-            errors.append(f"{prefix}: choose who the step goes to.")
-        if assignee_type in (AssigneeType.ROLE, AssigneeType.TEAM_ROLE) and not step.get("role"):
-            errors.append(f"{prefix}: choose the role it goes to.")
-        if assignee_type == AssigneeType.USER and not step.get("user"):
-            errors.append(f"{prefix}: choose the user it goes to.")
-        attribute_name = step.get("condition_attribute") or ""
-        if attribute_name:
-            attribute = subject_type.attribute(attribute_name)
-            if attribute is None:
-                errors.append(f"{prefix}: {subject_type.label} has no attribute {attribute_name!r} to test.")
-            elif not step.get("condition_operator"):
-                errors.append(f"{prefix}: choose how to compare {attribute.label}.")
-            else:
-                try:
-                    if attribute.parse(step.get("condition_value")) is None:
-                        errors.append(f"{prefix}: give the value to compare {attribute.label} with.")
-                except ValueError as exc:
-                    errors.append(f"{prefix}: {exc}")
-                if attribute.kind == "text" and step.get("condition_operator") not in ("eq", "ne"):
-                    errors.append(f"{prefix}: {attribute.label} is text; compare it with 'is' or 'is not'.")
-        rule = step.get("stage_rule") or StageRule.ALL
-        if stage in stage_rules and stage_rules[stage] != rule:
-            errors.append(f"{prefix}: all steps of stage {stage} must share one rule (all or any).")
-        stage_rules.setdefault(stage, rule)
-        if kind == StepKind.TASK and rule == StageRule.ANY:
-            errors.append(f"{prefix}: 'any one may approve' applies to approvals, not tasks.")
-    if errors:
-        raise ValidationError({"steps": errors})
-
-
-def _write_steps(template: WorkflowTemplate, steps: list[dict]) -> None:
-    TemplateStep.objects.bulk_create(
-        [
-            TemplateStep(
-                template=template,
-                position=position,
-                **{field: step.get(field) for field in STEP_FIELDS if step.get(field) is not None},
-            )
-            for position, step in enumerate(steps, start=1)
-        ]
-    )
-
-
-def _template_snapshot(template: WorkflowTemplate) -> dict:
-    return {
-        "name": template.name,
-        "version": template.version,
-        "status": template.status,
-        "steps": [
-            {field: getattr(step, f"{field}_id" if field == "user" else field) for field in STEP_FIELDS}
-            for step in template.steps.order_by("position")
-        ],
-    }
-
-
-def template_create(
-    *, actor, name: str, subject_type: str, steps: list[dict], description: str = ""
-) -> WorkflowTemplate:
-    """Create version 1 of a template. ``steps`` are dicts of TemplateStep fields, in order."""
-    _require_template_admin(actor)
-    try:
-        registry.get(subject_type)
-    except LookupError as exc:
-        raise ValidationError({"subject_type": [str(exc)]}) from None
-    _validate_steps(subject_type, steps)
-    slug = slugify(name)[:80] or "template"
-    if slug in RESERVED_SLUGS:
-        slug = f"{slug}-template"  # /workflows/templates/new/ is the create page
-    if WorkflowTemplate.objects.filter(slug=slug).exists():
-        raise ValidationError({"name": [f"A template named like “{name}” exists already."]})
-    with transaction.atomic():
-        template = WorkflowTemplate.objects.create(
-            slug=slug, name=name.strip(), description=description, subject_type=subject_type, created_by=actor
-        )
-        _write_steps(template, steps)
-        audit(actor=actor, action="workflow_template.create", obj=template, after=_template_snapshot(template))
-    return template
-
-
-def template_update(
-    *, actor, template: WorkflowTemplate, steps: list[dict], name=None, description=None
-) -> WorkflowTemplate:
-    """Change a template. A version that instances already use is never edited: the change becomes
-    version N+1 and N is superseded; running instances keep the version they started with."""
-    _require_template_admin(actor)
-    _validate_steps(template.subject_type, steps)
-    with transaction.atomic():
-        current = WorkflowTemplate.objects.select_for_update().get(pk=template.pk)
-        if current.status != TemplateStatus.ACTIVE:
-            raise ValidationError("Only the active version of a template can be edited.")
-        before = _template_snapshot(current)
-        if current.instances.exists():
-            WorkflowTemplate.objects.filter(pk=current.pk).update(status=TemplateStatus.SUPERSEDED)
-            current = WorkflowTemplate.objects.create(
-                slug=current.slug,
-                version=current.version + 1,
-                name=(name or current.name).strip(),
-                description=current.description if description is None else description,
-                subject_type=current.subject_type,
-                created_by=actor,
-            )
-        else:
-            current.name = (name or current.name).strip()
-            if description is not None:
-                current.description = description
-            current.save(update_fields=["name", "description"])
-            current.steps.all().delete()
-        _write_steps(current, steps)
-        audit(
-            actor=actor,
-            action="workflow_template.update",
-            obj=current,
-            before=before,
-            after=_template_snapshot(current),
-        )
-    return current
-
-
-def template_retire(*, actor, template: WorkflowTemplate) -> WorkflowTemplate:
-    _require_template_admin(actor)
-    with transaction.atomic():
-        updated = WorkflowTemplate.objects.filter(pk=template.pk, status=TemplateStatus.ACTIVE).update(
-            status=TemplateStatus.RETIRED
-        )
-        if not updated:
-            raise TransitionConflict("Only an active template can be retired.")
-        template.status = TemplateStatus.RETIRED
-        audit(
-            actor=actor,
-            action="workflow_template.retire",
-            obj=template,
-            before={"status": "active"},
-            after={"status": "retired"},
-        )
-    return template
 
 
 # --- instances ------------------------------------------------------------------------------
@@ -508,59 +320,3 @@ def delegation_create(*, actor, delegator, delegate, starts_on, ends_on) -> Dele
             after={"delegator": delegator.username, "delegate": delegate.username, "from": starts_on, "to": ends_on},
         )
     return delegation
-
-
-# --- SLAs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    marked_overdue: int
-    reminded: int
-    escalated: int
-
-
-def sla_sweep(*, now=None) -> SweepResult:
-    """Mark overdue steps, remind their assignees once per day, escalate after N reminders.
-
-    Safe to run twice at once or twice a day: each reminder is claimed with a conditional UPDATE on
-    ``last_reminded_on``, so a step gets at most one reminder per day.
-    """
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    overdue = StepTask.objects.filter(status=StepStatus.ACTIVE, due_at__lt=now)
-    marked = overdue.filter(overdue_since__isnull=True).update(overdue_since=now)
-    reminded = escalated = 0
-    candidates = overdue.exclude(last_reminded_on=today).select_related("instance", "template_step")
-    for step in candidates:
-        with transaction.atomic():
-            claimed = (
-                StepTask.objects.filter(pk=step.pk, status=StepStatus.ACTIVE)
-                .exclude(last_reminded_on=today)
-                .update(last_reminded_on=today, reminders_sent=F("reminders_sent") + 1)
-            )
-            if not claimed:
-                continue  # another sweep reminded it today, or it was decided meanwhile
-            step.reminders_sent += 1
-            reminded += 1
-            notifications.step_reminder(step)
-            limit = step.template_step.escalate_after_reminders
-            if limit and step.reminders_sent >= limit and step.escalated_at is None:
-                leads = selectors.team_leads(step.instance.team_id)
-                leads = [
-                    u for u in leads if not (step.kind == StepKind.APPROVAL and u.pk == step.instance.started_by_id)
-                ]
-                StepAssignment.objects.bulk_create(
-                    [StepAssignment(task=step, user=u, reason=StepAssignment.Reason.ESCALATED) for u in leads],
-                    ignore_conflicts=True,
-                )
-                StepTask.objects.filter(pk=step.pk).update(escalated_at=now)
-                audit(
-                    actor=None,
-                    action="step.escalate",
-                    obj=step.instance,
-                    after={"step": step.name, "to": [u.username for u in leads]},
-                )
-                notifications.step_escalated(step, leads)
-                escalated += 1
-    return SweepResult(marked_overdue=marked, reminded=reminded, escalated=escalated)
