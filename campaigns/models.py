@@ -129,7 +129,8 @@ class SpendEntry(models.Model):
     are unique, so importing the same file twice is one row; hand-entered invoices have none.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="spend")
+    # No separate index: the unique (campaign, date, source, external_key) index serves campaign lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="spend", db_index=False)
     tactic = models.ForeignKey(Tactic, null=True, blank=True, on_delete=models.SET_NULL, related_name="spend")
     date = models.DateField()
     amount = MoneyField()
@@ -148,14 +149,13 @@ class SpendEntry(models.Model):
         ordering = ["-date", "-id"]
         constraints = [
             # NULL keys never collide, so hand-entered invoices repeat freely; keyed rows (imports,
-            # API upserts) are one per campaign, day, source and key — the ON CONFLICT target.
+            # API upserts) are one per campaign, day, source and key — the ON CONFLICT target. Its
+            # (campaign, date) prefix also serves "a campaign's spend over a date range".
             models.UniqueConstraint(
                 fields=["campaign", "date", "source", "external_key"], name="spend_unique_keyed_fact"
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="spend_amount_not_negative"),
         ]
-        # A campaign's spend over time (campaign page, rollups of one campaign's date range).
-        indexes = [models.Index(fields=["campaign", "date"], name="spend_campaign_date_idx")]
 
     def __str__(self):
         return f"{self.campaign.code} {self.date} {self.amount} {self.currency}"
@@ -177,7 +177,8 @@ RESULT_MEASURES = [
 class ResultFact(models.Model):
     """A campaign's results for one day from one source. Logging the same day again updates it."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="results")
+    # No separate index: the unique (campaign, date, source) index serves campaign lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="results", db_index=False)
     date = models.DateField()
     source = models.CharField(max_length=20, choices=FactSource.choices, default=FactSource.MANUAL)
     impressions = models.PositiveBigIntegerField(default=0)
@@ -261,3 +262,45 @@ class CampaignAlias(models.Model):
 
     def __str__(self):
         return f"{self.get_source_display()}: {self.external_ref} → {self.campaign.code}"
+
+
+class AttachmentKind(models.TextChoices):
+    BRIEF = "brief", "Brief"
+    CREATIVE = "creative", "Creative"
+    CONTRACT = "contract", "Contract / PO"
+    REPORT = "report", "Report"
+    OTHER = "other", "Other"
+
+
+class CampaignAttachment(models.Model):
+    """A file kept with a campaign: its brief, creative, contract or PO, a report.
+
+    The file is stored under a random name (``attachments/%Y/%m/<hex>.<ext>``), never the name the
+    user gave it, which is kept in ``name`` for display and as the download's filename.
+    ``content_type`` is what ``campaigns.attachments`` detected from the content, not what the
+    browser claimed. Write through ``services.attachment_add`` / ``attachment_delete``, which check
+    the type and size and keep file and row together.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/", max_length=255)
+    name = models.CharField(max_length=255)  # the uploaded file's name, for display and download
+    size = models.PositiveBigIntegerField()  # bytes
+    content_type = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=AttachmentKind.choices, default=AttachmentKind.OTHER)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            # Empty files are refused on upload; the row never describes nothing.
+            models.CheckConstraint(condition=Q(size__gt=0), name="attachment_size_positive"),
+        ]
+        indexes = [
+            # The campaign page's "Files" list and the API's ?campaign= filter, newest first.
+            models.Index(fields=["campaign", "-uploaded_at"], name="attachment_campaign_idx"),
+        ]
+
+    def __str__(self):
+        return self.name

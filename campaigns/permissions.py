@@ -1,10 +1,11 @@
 """Who may do what in campaigns. Marketers write their own teams' campaigns, spend and results;
-the CMO, finance and ops admins read everything; nobody else sees a team's campaigns."""
+the CMO, finance and ops admins read everything; nobody else sees a team's campaigns. A campaign's
+files follow the campaign: whoever sees it sees them, whoever edits it adds and deletes them."""
 
 import rules
 from django.db.models import QuerySet
 
-from campaigns.models import Campaign, Program, ResultFact, SpendEntry
+from campaigns.models import Campaign, CampaignAttachment, ImportBatch, Program, ResultFact, SpendEntry
 from mops.models import Membership
 from mops.permissions import is_cmo, is_finance, is_marketer, is_ops_admin
 from mops.roles import Role
@@ -15,6 +16,7 @@ _VIEW = {
     "campaigns.view_tactic",
     "campaigns.view_spendentry",
     "campaigns.view_resultfact",
+    "campaigns.view_campaignattachment",
 }
 ROLE_GRANTS = {
     Role.MARKETER: _VIEW
@@ -29,6 +31,8 @@ ROLE_GRANTS = {
         "campaigns.change_resultfact",
         "campaigns.add_program",
         "campaigns.change_program",
+        "campaigns.add_campaignattachment",
+        "campaigns.delete_campaignattachment",
     },
     Role.CMO: _VIEW,
     Role.FINANCE: _VIEW,
@@ -54,6 +58,13 @@ can_view_campaign = sees_all_campaigns | is_member_of_campaign_team
 can_edit_campaign = is_marketer & is_member_of_campaign_team
 can_create_campaign_for = is_marketer & is_member_of_team
 can_manage_programs = is_marketer | is_ops_admin
+# Uploading an import file; which campaigns its rows may fill is can_edit_campaign, row by row.
+can_import = is_marketer
+
+
+@rules.predicate
+def can_edit_attachment(user, attachment):
+    return attachment is not None and can_edit_campaign.test(user, attachment.campaign)
 
 
 def team_ids_of(user):
@@ -78,3 +89,16 @@ def spend_visible_to(user) -> QuerySet:
 
 def results_visible_to(user) -> QuerySet:
     return ResultFact.objects.filter(campaign__in=campaigns_visible_to(user))
+
+
+def attachments_visible_to(user) -> QuerySet:
+    return CampaignAttachment.objects.filter(campaign__in=campaigns_visible_to(user))
+
+
+def imports_visible_to(user) -> QuerySet:
+    """An import is seen by its uploader, ops admins and the CMO."""
+    if not user.is_authenticated:
+        return ImportBatch.objects.none()
+    if is_cmo(user) or is_ops_admin(user):
+        return ImportBatch.objects.select_related("uploaded_by")
+    return ImportBatch.objects.filter(uploaded_by=user).select_related("uploaded_by")

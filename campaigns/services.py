@@ -1,7 +1,9 @@
 """Every write to campaigns: validate (including closed periods and FX), lock, write, audit, and
-announce changed facts after commit (``hooks.facts_changed``)."""
+announce changed facts after commit (``hooks.facts_changed``). Also a campaign's files, whose
+stored file lives and dies with its row."""
 
 import datetime
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -9,8 +11,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from campaigns import hooks
-from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus, FactSource, ResultFact, SpendEntry, Tactic
+from campaigns import attachments, hooks
+from campaigns.models import (
+    RESULT_MEASURES,
+    AttachmentKind,
+    Campaign,
+    CampaignAttachment,
+    CampaignStatus,
+    FactSource,
+    ResultFact,
+    SpendEntry,
+    Tactic,
+)
 from campaigns.permissions import can_create_campaign_for, can_edit_campaign
 from mops.errors import Conflict
 from mops.selectors import FxRateMissing, to_base_currency
@@ -321,3 +333,67 @@ def results_log(
             outcome = "updated"
         hooks.facts_changed_on_commit({campaign.pk}, date, date)
     return Upserted(fact, outcome)
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+ATTACHMENT_FIELDS = ["campaign", "name", "size", "content_type", "kind"]
+
+
+def attachment_add(*, actor, campaign: Campaign, uploaded_file, kind: str) -> CampaignAttachment:
+    """Attach a file to a campaign: a brief, creative, contract or PO, a report.
+
+    Refused with a ``ValidationError`` on ``file`` — and nothing stored, on disk or in the
+    database — when the file is empty, over ``ATTACHMENT_MAX_BYTES``, not of an allowed type by its
+    content, or named with an extension its content contradicts (``campaigns.attachments.check``).
+    The file is written under a random name only after those checks, inside the transaction, and
+    removed again if the transaction fails.
+    """
+    _require_edit(actor, campaign)
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": [f"Unknown kind {kind!r}; use one of {', '.join(AttachmentKind.values)}."]})
+    checked = attachments.check(uploaded_file)
+    attachment = CampaignAttachment(
+        campaign=campaign,
+        name=checked.name,
+        size=checked.size,
+        content_type=checked.content_type,
+        kind=kind,
+        uploaded_by=actor,
+    )
+    stored = None
+    try:
+        with transaction.atomic():
+            attachment.file.save(f"{uuid.uuid4().hex}{checked.extension}", uploaded_file, save=False)
+            stored = attachment.file.name
+            attachment.save()
+            audit(
+                actor=actor,
+                action="attachment.add",
+                obj=attachment,
+                after={**snapshot(attachment, ATTACHMENT_FIELDS), "stored_as": stored},
+            )
+    except BaseException:
+        if stored:
+            attachment.file.storage.delete(stored)
+        raise
+    return attachment
+
+
+def attachment_delete(*, actor, attachment: CampaignAttachment) -> None:
+    """Delete a campaign's file: the row now, the stored file once the deletion has committed (a
+    rollback keeps both)."""
+    _require_edit(actor, attachment.campaign)
+    with transaction.atomic():
+        current = CampaignAttachment.objects.select_for_update().filter(pk=attachment.pk).first()
+        if current is None:
+            raise Conflict("The file was deleted meanwhile.")
+        storage, stored = current.file.storage, current.file.name
+        audit(
+            actor=actor,
+            action="attachment.delete",
+            obj=current,
+            before={**snapshot(current, ATTACHMENT_FIELDS), "stored_as": stored},
+        )
+        current.delete()
+        transaction.on_commit(lambda: storage.delete(stored))

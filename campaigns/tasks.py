@@ -1,1 +1,15 @@
-"""Celery tasks of campaigns. None yet."""
+"""Celery tasks of campaigns: thin wrappers that call services."""
+
+from celery import shared_task
+
+from mops.celery import transient_retry_options
+
+
+# A 50 MB export is a few hundred thousand rows: minutes, not the default ten.
+@shared_task(**transient_retry_options(), time_limit=3600, soft_time_limit=3300)
+def run_import(batch_id: int) -> dict:
+    """Write an import batch's facts (``campaigns.imports.import_run``); safe to run twice."""
+    from campaigns.imports import import_run
+
+    batch = import_run(batch_id=batch_id)
+    return {"batch": batch.pk, "status": batch.status}

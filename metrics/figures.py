@@ -4,7 +4,6 @@ Floats appear only here, at the Plotly boundary (STYLE.md §5).
 """
 
 import plotly.graph_objects as go
-from django.utils.html import format_html
 
 
 def bar(pairs: list[tuple[str, float]], *, title: str, y_title: str = "") -> go.Figure:
@@ -19,13 +18,3 @@ def bar(pairs: list[tuple[str, float]], *, title: str, y_title: str = "") -> go.
         template="plotly_white",
     )
     return fig
-
-
-def to_html(fig: go.Figure, *, label: str = "") -> str:
-    """The figure as a ``<div>`` carrying its JSON; ``static/mops/figures.js`` draws it with the
-    plotly.js we serve ourselves. No inline script, so pages keep a strict Content-Security-Policy."""
-    return format_html(
-        '<div class="mops-figure" role="img" aria-label="{}" data-figure="{}"></div>',
-        label or fig.layout.title.text or "chart",
-        fig.to_json(),
-    )

@@ -150,6 +150,8 @@ MONEY_DECIMAL_PLACES = 2
 MOPS_VERSION = __import__("mops").__version__
 # The largest spreadsheet or ad-platform export an import accepts (bytes).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
+# The largest file (brief, creative, contract, report) a campaign accepts as an attachment (bytes).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, min_value=1)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -205,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "workflows.models.RequestStatus",
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "ImportStatusEnum": "campaigns.models.ImportStatus",
+        "FactSourceEnum": "campaigns.models.FactSource",
+        "AttachmentKindEnum": "campaigns.models.AttachmentKind",
     },
 }
 

@@ -1,4 +1,4 @@
-// Draw every server-built Plotly figure on the page (see metrics/figures.py: to_html).
+// Draw every server-built Plotly figure on the page (see mops/figures.py: to_html).
 (function () {
   "use strict";
   function draw() {

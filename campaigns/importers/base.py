@@ -1,0 +1,710 @@
+"""What every importer shares: the parsed-row shapes, header normalisation, number/date/money
+parsing, reading a file as a stream of rows (CSV/TSV in any common encoding, or XLSX), and finding
+the header row and the format of a file (``sniff`` / ``detect_format``).
+
+Importers only describe columns: each builds a ``Layout`` from the header, and ``parse_rows`` turns
+the rows of a ``Table`` into ``ParsedRow`` or ``RowError`` one at a time, so memory never holds more
+than one row of the file. Money is read from the cell's text into ``Decimal``, never through float
+(an XLSX number cell arrives as a float from openpyxl; its shortest ``repr`` is the text Excel
+stored, so ``Decimal(repr(value))`` is exact for anything typed or exported with ≤ 15 digits).
+"""
+
+import codecs
+import csv
+import datetime
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+# --- the shapes importers yield -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    """One data row of a file, read but not yet matched to a campaign."""
+
+    row: int  # the row number a spreadsheet program shows (preamble and header rows count)
+    ref: str  # how the file names the campaign: code, name or platform id
+    date: datetime.date
+    spend: Decimal | None  # None: the row states no spend (results only)
+    currency: str | None  # None: the file names no currency; the campaign's currency applies
+    measures: dict[str, Decimal]  # RESULT_MEASURES present in the file; money ones in ``currency``
+    breakdown: tuple = ()  # segment values (device, network, ad …) that split one campaign-day
+    channel: str = ""  # the generic format's optional channel column, checked against the campaign
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    message: str
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported; the message says why, for the person who uploaded it."""
+
+
+class NotASpreadsheet(ImportFileError):
+    pass
+
+
+class UnknownFormat(ImportFileError):
+    pass
+
+
+class LayoutError(ImportFileError):
+    """A header an importer recognises but cannot use (a required column is missing)."""
+
+
+# Result measures that are money (converted to the base currency like spend); the others are counts.
+MONEY_MEASURES = frozenset({"pipeline", "revenue"})
+# Generous bounds that keep a typo from reaching the database as an overflow.
+MAX_AMOUNT = Decimal("1e15")
+MAX_COUNT = {
+    "impressions": 10**15,
+    "clicks": 10**15,
+}
+MAX_SMALL_COUNT = 2_147_483_647  # PositiveIntegerField
+EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
+
+# Column names of our measures and their usual synonyms, after ``normalise_header``.
+MEASURE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "impressions": ("impressions", "impr", "imps", "impression"),
+    "clicks": ("clicks", "click", "link clicks"),
+    "leads": ("leads", "lead"),
+    "mqls": ("mqls", "mql", "marketing qualified leads"),
+    "sqls": ("sqls", "sql", "sales qualified leads"),
+    "opportunities": ("opportunities", "opportunity", "opps", "opp"),
+    "pipeline": ("pipeline", "pipeline value", "pipeline amount"),
+    "new_customers": ("new customers", "customers", "won deals", "deals won", "closed won", "new logos"),
+    "revenue": ("revenue", "won revenue", "closed won revenue", "bookings"),
+}
+
+# --- header normalisation -----------------------------------------------------------------------
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_header(value) -> str:
+    """``"Amount spent (USD)"`` → ``"amount spent usd"``, ``"CampaignName"`` → ``"campaign name"``,
+    ``"Impr."`` → ``"impr"``, ``"cost_micros"`` → ``"cost micros"``."""
+    text = "" if value is None else str(value)
+    text = _CAMEL.sub(" ", text.replace("\ufeff", "").strip())
+    return _NOT_WORD.sub(" ", text.lower()).strip()
+
+
+def find_column(normalised: list[str], *names: str) -> int | None:
+    """The index of the first column whose normalised name is one of ``names`` (in their order)."""
+    for name in names:
+        if name in normalised:
+            return normalised.index(name)
+    return None
+
+
+def find_measures(normalised: list[str], synonyms: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    found = {}
+    for measure, names in synonyms.items():
+        index = find_column(normalised, *names)
+        if index is not None:
+            found[measure] = index
+    return found
+
+
+# --- numbers, money and dates -------------------------------------------------------------------
+
+_EMPTY = {"", "-", "--", "—", "n/a", "na", "null", "none"}
+_SPACES = str.maketrans("", "", " \u00a0\u202f'’")
+_NUMERIC_LEFT = re.compile(r"[^0-9.,\-()]")
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value).strip()
+
+
+def parse_number(value) -> Decimal | None:
+    """A number from a cell: ``1234.5``, ``"1,234.50"``, ``"$1,234.50"``, ``"€1.234,50"``,
+    ``"(12.00)"`` (negative), ``"144."``. ``None`` for an empty cell or the platforms' ``--``.
+    Raises ``ValueError`` for anything else."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = Decimal(text)  # the common case: plain digits
+        except InvalidOperation:
+            return _parse_formatted(text)
+        if not number.is_finite():
+            raise ValueError(text)
+        return number
+    if value is None:
+        return None
+    if isinstance(value, bool | datetime.date):
+        raise ValueError(str(value))
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(str(value))
+        return Decimal(repr(value))  # the shortest text that round-trips: what the cell holds
+    return parse_number(str(value))
+
+
+def _parse_formatted(text: str) -> Decimal | None:
+    if text.lower() in _EMPTY:
+        return None
+    negative = False
+    body = text.translate(_SPACES)
+    if body.startswith("(") and body.endswith(")"):
+        negative, body = True, body[1:-1]
+    # Currency symbols and codes ("$", "US$", "EUR", "kr") around the digits.
+    body = body.strip("$€£¥₹₩₽¤ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    if body.startswith("-"):
+        negative, body = not negative, body[1:]
+    elif body.endswith("-"):
+        negative, body = not negative, body[:-1]
+    body = body.strip("$€£¥₹₩₽¤ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    if not body or _NUMERIC_LEFT.search(body) or "-" in body or "(" in body or ")" in body:
+        raise ValueError(text)
+    if "," in body and "." in body:
+        # Both separators: the last one is the decimal point ("1,234.50" or "1.234,50").
+        decimal_comma = body.rfind(",") > body.rfind(".")
+        body = body.replace(".", "").replace(",", ".") if decimal_comma else body.replace(",", "")
+    elif "," in body:
+        groups = body.split(",")
+        if len(groups) > 2 or (len(groups[-1]) == 3 and groups[0] not in ("", "0")):
+            body = body.replace(",", "")  # thousands: "1,234" or "1,234,567"
+        else:
+            body = body.replace(",", ".")  # a decimal comma: "12,5"
+    elif body.count(".") > 1:
+        body = body.replace(".", "")  # "1.234.567" thousands
+    try:
+        number = Decimal(body)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    return -number if negative else number
+
+
+def show(value) -> str:
+    """A cell as the user typed it, for error messages."""
+    text = cell_text(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})(?:[ T].*)?$")
+_NAMED_DATE = re.compile(
+    r"^(?:[a-z]+,?\s+)?(?:(\d{1,2})[\s\-]+([a-z]+)\.?,?[\s\-]+(\d{4})|([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4}))$"
+)
+
+
+class DateError(ValueError):
+    pass
+
+
+def parse_date(value, *, month_first: bool | None) -> datetime.date:
+    """A day from a cell: ISO ``2026-01-05`` (with or without a time), an XLSX date, ``Jan 5, 2026``,
+    ``5 Jan 2026``, ``05.01.2026`` (day first) and slash dates. ``month_first`` says how to read an
+    ambiguous slash date such as ``01/05/2026``: US exports say True; ``None`` refuses to guess."""
+    if isinstance(value, datetime.datetime):
+        day = value.date()
+    elif isinstance(value, datetime.date):
+        day = value
+    else:
+        text = cell_text(value)
+        if not text:
+            raise DateError("the date is missing")
+        day = _parse_date_text(text, month_first)
+    if not EARLIEST <= day <= LATEST:
+        raise DateError(f"the date {day:%Y-%m-%d} is outside {EARLIEST.year}–{LATEST.year}")
+    return day
+
+
+def _parse_date_text(text: str, month_first: bool | None) -> datetime.date:
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            raise DateError(f"{show(text)!r} is not a valid date") from None
+    match = _NUMERIC_DATE.match(text)
+    if match:
+        first, sep, second, third = match.groups()
+        a, b, c = int(first), int(second), int(third)
+        if len(first) == 4:  # 2026/01/05
+            year, month, day = a, b, c
+        else:
+            year = c + 2000 if len(third) <= 2 else c
+            if len(third) == 3:
+                raise DateError(f"{show(text)!r} is not a valid date")
+            if sep == "." or a > 12:
+                day, month = a, b
+            elif b > 12:
+                month, day = a, b
+            elif month_first is None:
+                raise DateError(f"{show(text)!r} is ambiguous (day or month first?); write dates as YYYY-MM-DD")
+            elif month_first:
+                month, day = a, b
+            else:
+                day, month = a, b
+        try:
+            return datetime.date(year, month, day)
+        except ValueError:
+            raise DateError(f"{show(text)!r} is not a valid date") from None
+    match = _NAMED_DATE.match(text.lower())
+    if match:
+        d1, m1, y1, m2, d2, y2 = match.groups()
+        month = _MONTHS.get(m1 or m2)
+        if month:
+            try:
+                return datetime.date(int(y1 or y2), month, int(d1 or d2))
+            except ValueError:
+                pass
+    raise DateError(f"{show(text)!r} is not a date")
+
+
+def parse_currency(value) -> str | None:
+    text = cell_text(value).upper()
+    if not text:
+        return None
+    if len(text) != 3 or not text.isalpha():
+        raise ValueError(text)
+    return text
+
+
+# --- reading a file -----------------------------------------------------------------------------
+
+SNIFF_BYTES = 64 * 1024
+SNIFF_ROWS = 30  # the header is among the first rows (after a platform's preamble)
+DELIMITERS = ("\t", ",", ";", "|")
+
+
+@dataclass(frozen=True)
+class Table:
+    """How to read one file: its container, encoding, delimiter and where the header is."""
+
+    path: Path
+    kind: str  # "csv" (any delimiter) or "xlsx"
+    header_row: int  # 1-based
+    header: list
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+
+    def records(self) -> Iterator[tuple[int, list]]:
+        """(row number, cells) for every row after the header, streamed."""
+        if self.kind == "xlsx":
+            yield from _xlsx_rows(self.path, start=self.header_row + 1)
+        else:
+            yield from _csv_rows(self.path, self.encoding, self.delimiter, start=self.header_row + 1)
+
+
+def _csv_rows(path: Path, encoding: str, delimiter: str, *, start: int = 1) -> Iterator[tuple[int, list]]:
+    # errors="replace": a byte that is not text in the file's encoding becomes U+FFFD, and the row
+    # holding it is reported (``parse_rows``) instead of the whole file failing without a row number.
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                raise TableError(number, f"the file cannot be read from here on ({exc})") from None
+            number += 1
+            if number >= start:
+                yield number, cells
+
+
+def _xlsx_rows(path: Path, *, start: int = 1) -> Iterator[tuple[int, list]]:
+    from openpyxl import load_workbook
+
+    # A file object, not the path: openpyxl refuses paths without an .xlsx extension (uploads
+    # are stored under any name).
+    with open(path, "rb") as fh:
+        workbook = load_workbook(fh, read_only=True, data_only=True)
+        try:
+            sheet = workbook.active or workbook.worksheets[0]
+            # read_only mode streams the sheet's XML and yields empty rows too, so numbers stay true.
+            for number, cells in enumerate(sheet.iter_rows(min_row=start, values_only=True), start=start):
+                yield number, list(cells)
+        finally:
+            workbook.close()
+
+
+class TableError(Exception):
+    """The container broke at a row (e.g. an unterminated quote): nothing after it can be read."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row, self.message = row, message
+
+
+_BINARY_SIGNATURES = [
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+]
+_XLS_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+SUPPORTED = "a CSV or tab-separated text file, or an Excel .xlsx workbook"
+
+
+def _text_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+        if sample[1::2].count(0) > len(sample) * 0.4 and sample[0::2].count(0) < len(sample) * 0.05:
+            return "utf-16-le"
+        if sample[0::2].count(0) > len(sample) * 0.4 and sample[1::2].count(0) < len(sample) * 0.05:
+            return "utf-16-be"
+    return "utf-8-sig"
+
+
+def _container(path: Path) -> tuple[str, str]:
+    """("xlsx", "") or ("csv", encoding); raises NotASpreadsheet with what the file is instead."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head:
+        raise NotASpreadsheet("The file is empty.")
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            raise NotASpreadsheet(f"The file is a damaged ZIP archive, not {SUPPORTED}.") from None
+        if "xl/workbook.xml" in names:
+            return "xlsx", ""
+        if "content.xml" in names:
+            raise NotASpreadsheet("The file is an OpenDocument spreadsheet: save it as .xlsx or CSV.")
+        raise NotASpreadsheet(f"The file is a ZIP archive, not {SUPPORTED}.")
+    if head.startswith(_XLS_SIGNATURE):
+        raise NotASpreadsheet("The file is an old Excel .xls workbook: save it as .xlsx or CSV.")
+    for signature, what in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise NotASpreadsheet(f"The file is {what}, not {SUPPORTED}.")
+    encoding = _text_encoding(head)
+    text = head.decode(encoding, errors="replace")
+    if len(head) == SNIFF_BYTES:
+        text = text[:-1]  # the cut may split a character
+    controls = sum(1 for ch in text if ch < " " and ch not in "\t\r\n")
+    if controls + text.count("\ufffd") > max(2, len(text) // 20):
+        raise NotASpreadsheet(f"The file holds binary data, not {SUPPORTED}.")
+    return "csv", encoding
+
+
+def sniff(path, *, format: str | None = None) -> tuple[str, Table]:
+    """Find the header row of a file and the format whose columns it has: (format, Table).
+
+    Reads only the first rows, skipping a platform's preamble (report name, date range …). With
+    ``format`` given, only that importer is tried. Raises ``NotASpreadsheet``, ``UnknownFormat``
+    or ``LayoutError`` with a message for the person who uploaded the file.
+    """
+    from campaigns.importers import IMPORTERS, detection_order
+
+    path = Path(path)
+    kind, encoding = _container(path)
+    candidates = [IMPORTERS[format]] if format else detection_order()
+    if kind == "xlsx":
+        try:
+            rows = {None: [cells for _, cells in _take(_xlsx_rows(path), SNIFF_ROWS)]}
+        except Exception as exc:  # openpyxl raises many kinds on a broken workbook
+            raise NotASpreadsheet(f"The workbook cannot be read ({exc.__class__.__name__}).") from None
+    else:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        text = head.decode(encoding, errors="replace")
+        if len(head) == SNIFF_BYTES and "\n" in text:
+            text = text[: text.rfind("\n") + 1]
+        rows = {}
+        for delimiter in DELIMITERS:
+            try:
+                rows[delimiter] = list(
+                    _take(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SNIFF_ROWS)
+                )
+            except csv.Error:
+                rows[delimiter] = []
+    best = None  # (row index, -cells, delimiter, importer)
+    for delimiter, records in rows.items():
+        for index, cells in enumerate(records):
+            if best is not None and index > best[0]:
+                break
+            header = [("" if c is None else str(c)) for c in cells]
+            for importer in candidates:
+                if importer.detect(header):
+                    candidate = (index, -len(header), delimiter, importer)
+                    if best is None or candidate[:2] < best[:2]:
+                        best = candidate
+                    break
+    if best is None:
+        raise _unknown(rows, format)
+    index, _, delimiter, importer = best
+    header = [("" if c is None else str(c)) for c in rows[delimiter][index]]
+    table = Table(
+        path=path,
+        kind=kind,
+        header_row=index + 1,
+        header=header,
+        encoding=encoding or "utf-8-sig",
+        delimiter=delimiter or ",",
+    )
+    importer.layout(header)  # raises LayoutError naming a missing column
+    return importer.SOURCE, table
+
+
+def detect_format(path) -> str:
+    """The format of the file at ``path`` (a ``FactSource`` value); raises ``ImportFileError``."""
+    return sniff(path)[0]
+
+
+def _take(iterable, n):
+    for i, item in enumerate(iterable):
+        if i >= n:
+            return
+        yield item
+
+
+def _unknown(rows: dict, format: str | None) -> ImportFileError:
+    from campaigns.importers import IMPORTERS
+
+    # The row that most looks like a header: the first with the most non-empty cells.
+    shown, best_count = None, 0
+    for records in rows.values():
+        for index, cells in enumerate(records):
+            filled = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+            if len(filled) > best_count:
+                shown, best_count = (index + 1, filled), len(filled)
+    if shown is None:
+        return UnknownFormat("The file has no header row: the first rows are empty.")
+    number, filled = shown
+    columns = ", ".join(filled[:12]) + (" …" if len(filled) > 12 else "")
+    if format:
+        label = IMPORTERS[format].LABEL
+        return UnknownFormat(f"This does not look like a {label} export: row {number} has the columns {columns}.")
+    missing = IMPORTERS["generic"].missing_columns(filled)
+    hint = f" It lacks {' and '.join(missing)}." if missing else ""
+    return UnknownFormat(
+        "The file's columns match no known export (Google Ads, Meta Ads, LinkedIn Ads, Microsoft Advertising) "
+        f"nor a spreadsheet with a date, a campaign and spend or result columns: row {number} has {columns}.{hint}"
+    )
+
+
+# --- turning rows into ParsedRow ----------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """Where an importer finds each field in a row (column indexes into the header)."""
+
+    ref: list[int]  # campaign columns, the first non-empty one names the campaign
+    date: int
+    spend: int | None = None
+    spend_scale: Decimal | None = None  # e.g. 1e-6 for cost in micros
+    currency: int | None = None  # a currency column …
+    currency_fixed: str | None = None  # … or one currency for the whole file (from a header)
+    measures: dict[str, int] = field(default_factory=dict)
+    breakdown: list[int] = field(default_factory=list)  # segment columns that split a campaign-day
+    channel: int | None = None
+    end_date: int | None = None  # a row must cover one day: this column must equal ``date``
+    month_first: bool | None = True
+    ref_in_breakdown: bool = True  # platform rows of two refs mapped to one campaign add up
+    # A format's own rule for a row: may adjust it; returns an error message or None.
+    check: Callable[[list, ParsedRow], str | None] | None = None
+
+    @property
+    def has_breakdown(self) -> bool:
+        return bool(self.breakdown) or self.ref_in_breakdown
+
+
+_TOTAL = re.compile(r"^(grand\s+)?totals?\b", re.IGNORECASE)
+
+
+def _skippable(cells: list, layout: Layout) -> bool:
+    """Blank rows, and the summary rows platforms add ("Total: Account", "©2026 Microsoft …")."""
+    first = cells[0] if cells else None
+    if first is None or (isinstance(first, str) and not first.strip()):
+        first = next((c for c in cells if cell_text(c)), None)
+        if first is None:
+            return True
+    if isinstance(first, str) and first.lstrip()[:1] in _SUMMARY_INITIALS:
+        text = first.strip()
+        if text.startswith("©") or text.lower().startswith("copyright"):
+            return True
+        if _TOTAL.match(text):
+            date_cell = cells[layout.date] if layout.date < len(cells) else None
+            try:
+                parse_date(date_cell, month_first=layout.month_first)
+            except ValueError:
+                return True
+    return False
+
+
+_SUMMARY_INITIALS = frozenset("©TtGgCc")
+
+
+def cell(cells: list, index: int | None):
+    if index is None or index >= len(cells):
+        return None
+    return cells[index]
+
+
+def _amount(value, what: str, errors: list[str], *, scale: Decimal | None = None) -> Decimal | None:
+    try:
+        number = parse_number(value)
+    except ValueError:
+        errors.append(f"{what} {show(value)!r} is not a number")
+        return None
+    if number is None:
+        return None
+    if scale is not None:
+        number *= scale
+    if number < 0:
+        errors.append(f"{what} {show(value)} is negative")
+        return None
+    if number >= MAX_AMOUNT:
+        errors.append(f"{what} {show(value)} is too large")
+        return None
+    return number
+
+
+class _Dates:
+    """parse_date with a memory: an export repeats the same few hundred dates in every row."""
+
+    def __init__(self, month_first: bool | None):
+        self.month_first = month_first
+        self.known: dict[str, datetime.date] = {}
+
+    def __call__(self, value) -> datetime.date:
+        if isinstance(value, str):
+            day = self.known.get(value)
+            if day is None:
+                day = parse_date(value, month_first=self.month_first)
+                if len(self.known) < 50_000:
+                    self.known[value] = day
+            return day
+        return parse_date(value, month_first=self.month_first)
+
+
+def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
+    """Stream a table's data rows as ParsedRow, or RowError naming the row and every problem in it."""
+    records = table.records()
+    ref_columns, date_column, spend_column = layout.ref, layout.date, layout.spend
+    spend_scale, currency_column, currency_fixed = layout.spend_scale, layout.currency, layout.currency_fixed
+    measures = [(m, i, m.replace("_", " "), MAX_COUNT.get(m, MAX_SMALL_COUNT)) for m, i in layout.measures.items()]
+    breakdown, channel_column, check = layout.breakdown, layout.channel, layout.check
+    dates = _Dates(layout.month_first)
+    is_text = table.kind == "csv"
+    zero = Decimal(0)
+    while True:
+        try:
+            number, cells = next(records)
+        except StopIteration:
+            return
+        except TableError as exc:
+            yield RowError(exc.row, exc.message)
+            return
+        if _skippable(cells, layout):
+            continue
+        if is_text and "\ufffd" in "".join(cells):
+            yield RowError(
+                number,
+                "the row holds bytes that are not valid text in the file's encoding; "
+                "save the file as UTF-8 (Excel: “CSV UTF-8”) and upload it again",
+            )
+            continue
+        errors: list[str] = []
+        width = len(cells)
+        ref = ""
+        for index in ref_columns:
+            ref = cell_text(cells[index]) if index < width else ""
+            if ref:
+                break
+        if not ref:
+            errors.append("the campaign is missing")
+        day = None
+        try:
+            day = dates(cells[date_column] if date_column < width else None)
+        except ValueError as exc:
+            errors.append(str(exc))
+        if day is not None and layout.end_date is not None:
+            end_cell = cell(cells, layout.end_date)
+            try:
+                end = dates(end_cell) if cell_text(end_cell) else day
+            except ValueError as exc:
+                errors.append(str(exc))
+            else:
+                if end != day:
+                    errors.append(
+                        f"the row covers {day:%Y-%m-%d} to {end:%Y-%m-%d}; export one row per day (breakdown by day)"
+                    )
+        spend = None
+        if spend_column is not None and spend_column < width:
+            spend = _amount(cells[spend_column], "spend", errors, scale=spend_scale)
+        currency = currency_fixed
+        if currency_column is not None:
+            try:
+                currency = parse_currency(cell(cells, currency_column)) or currency
+            except ValueError:
+                errors.append(f"{show(cell(cells, currency_column))!r} is not a currency code")
+        values: dict[str, Decimal] = {}
+        for measure, index, label, ceiling in measures:
+            value = _amount(cells[index], label, errors) if index < width else None
+            if value is None:
+                values[measure] = zero
+                continue
+            if value >= ceiling and measure not in MONEY_MEASURES:
+                errors.append(f"{label} {show(cells[index])} is too large")
+            values[measure] = value
+        parsed = ParsedRow(
+            number,
+            ref,
+            day,
+            spend,
+            currency,
+            values,
+            tuple([cell_text(cells[i]) if i < width else "" for i in breakdown]) if breakdown else (),
+            cell_text(cell(cells, channel_column)) if channel_column is not None else "",
+        )
+        if check is not None and not errors:
+            message = check(cells, parsed)
+            if message:
+                errors.append(message)
+        if errors:
+            yield RowError(number, "; ".join(errors))
+        else:
+            yield parsed

@@ -1,0 +1,85 @@
+"""LinkedIn Ads: the Campaign Manager export and the Fivetran ``ad_analytics_by_campaign`` table.
+
+Campaign Manager: a preamble (report title, report start/end …), then ``Start Date (in UTC)``,
+``Campaign Name``, ``Total Spent``, ``Impressions``, ``Clicks``, ``Leads``, ``Currency``; US dates.
+Fivetran: ``campaign_id``, ``day``, ``impressions``, ``clicks``, ``one_click_leads``,
+``cost_in_usd`` and ``cost_in_local_currency``. The table does not say which currency is local, so
+spend is read from ``cost_in_usd`` (in USD); a row with local cost but no USD cost is refused.
+"""
+
+from decimal import Decimal
+
+from campaigns.importers import base
+from campaigns.models import FactSource
+
+SOURCE = FactSource.LINKEDIN_ADS
+LABEL = "LinkedIn Ads"
+
+BREAKDOWNS = ("campaign group name", "campaign group id", "ad name", "creative name", "creative id", "account name")
+
+
+def _names(header):
+    return [base.normalise_header(h) for h in header]
+
+
+def _is_fivetran(names) -> bool:
+    return "cost in local currency" in names or "cost in usd" in names
+
+
+def detect(header: list[str]) -> bool:
+    names = _names(header)
+    return "start date in utc" in names or _is_fivetran(names) or ("campaign name" in names and "total spent" in names)
+
+
+def layout(header: list[str]) -> base.Layout:
+    names = _names(header)
+    if _is_fivetran(names):
+        ref = base.find_column(names, "campaign id", "campaign name")
+        date = base.find_column(names, "day", "date")
+        if ref is None or date is None:
+            raise base.LayoutError("This LinkedIn Ads table needs campaign_id and day columns.")
+        usd, local = base.find_column(names, "cost in usd"), base.find_column(names, "cost in local currency")
+
+        def check(cells, row):
+            if usd is None or not base.cell_text(base.cell(cells, usd)):
+                try:
+                    local_cost = base.parse_number(base.cell(cells, local)) if local is not None else None
+                except ValueError:
+                    return f"cost in local currency {base.show(base.cell(cells, local))!r} is not a number"
+                if local_cost:
+                    return "the row has a cost in local currency but none in USD, and names no currency"
+                row.spend = Decimal(0)
+            return None
+
+        return base.Layout(
+            ref=[ref],
+            date=date,
+            spend=usd,
+            currency_fixed="USD",
+            measures=base.find_measures(
+                names, {"impressions": ("impressions",), "clicks": ("clicks",), "leads": ("one click leads",)}
+            ),
+            check=check,
+        )
+    ref = [i for i in (base.find_column(names, "campaign name", "campaign"), base.find_column(names, "campaign id"))]
+    ref = [i for i in ref if i is not None]
+    date = base.find_column(names, "start date in utc", "start date", "date")
+    if not ref:
+        raise base.LayoutError("This LinkedIn Ads export has no Campaign Name column.")
+    if date is None:
+        raise base.LayoutError("This LinkedIn Ads export has no Start Date (in UTC) column.")
+    return base.Layout(
+        ref=ref,
+        date=date,
+        spend=base.find_column(names, "total spent", "amount spent", "spend"),
+        currency=base.find_column(names, "currency"),
+        measures=base.find_measures(
+            names, {"impressions": ("impressions",), "clicks": ("clicks",), "leads": ("leads",)}
+        ),
+        breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS],
+        end_date=base.find_column(names, "end date in utc"),
+    )
+
+
+def parse(table: base.Table):
+    return base.parse_rows(table, layout(table.header))

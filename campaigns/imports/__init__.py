@@ -1,0 +1,295 @@
+"""Importing spend and results from spreadsheets and ad-platform exports.
+
+The flow, one service each:
+
+1. ``import_upload`` stores the file and checks every row (nothing is written to the facts).
+2. ``import_map`` names the campaign behind each reference the file uses that mops does not know;
+   the choice is remembered as a ``CampaignAlias`` for the next file of that format. ``None`` skips
+   that reference's rows.
+3. ``import_start`` queues the batch; the ``run_import`` task calls
+4. ``import_run``, which checks the file again (periods may have closed, rates been added) and writes.
+
+How the run reads and writes (a 50 MB file must not need 50 MB of memory, nor a query per row):
+
+- The file is read twice, one row at a time: a *check* pass validates every row and learns which
+  campaign-days span several rows (platform exports split a day by device, network or ad), then a
+  *write* pass adds up each campaign-day and writes it once its last row has been read. Between the
+  passes only small integers per campaign-day are kept (``checking.DayIndex``), never rows.
+- Writes go in chunks of ``CHUNK`` campaign-days: one query per fact table loads the existing rows,
+  unchanged ones are not written, new and changed ones go in one ``INSERT … ON CONFLICT DO UPDATE``
+  per table (``writing.Upsert``: the statement ``bulk_create(update_conflicts=True)`` sends, without a
+  model instance per row) — an upsert on the facts' unique keys, so a re-run never double counts.
+  Spend rows are keyed (campaign, day, source = format, ``external_key`` = format); result rows
+  (campaign, day, source). Measures the file has no column for keep their values.
+- Counts are file rows: the rows of one campaign-day share its outcome (created if a fact of the day
+  was created, else updated if one changed, else unchanged), so created + updated + unchanged +
+  rejected = rows read.
+- All-or-nothing: the check pass finds any bad row → the batch fails and nothing is written; else
+  the whole write runs in one transaction. Progress (``rows_done``) is then written per chunk over a
+  second database connection on PostgreSQL (autocommit, so the import page sees it while the
+  transaction is open); on other databases only at the end.
+  Good rows: each chunk commits on its own, with its progress.
+- Money is summed per campaign-day in the row's currency (the file's, else the campaign's), rounded
+  once, and converted at the day's rate (the latest on or before it, as ``fx_rate_on``); pipeline
+  and revenue are converted like spend. Counts summed from fractional conversions round half up.
+- A reference mapped to no campaign is kept as an entry ``{"row": None, "ref": …, "rows": n, "message": …}``
+  in ``ImportBatch.errors`` (the batch has no other place for it); its rows count as rejected but
+  do not block an all-or-nothing import. Row errors are ``{"row": N, "message": …}``, at most
+  ``MAX_ERRORS`` of them; ``rows_rejected`` keeps the true count.
+"""
+
+import logging
+import os
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from campaigns.importers import IMPORTERS, base
+from campaigns.imports.checking import Check, check_file
+from campaigns.imports.files import local_file, spooled
+from campaigns.imports.writing import Writer, progress_reporter
+from campaigns.models import Campaign, CampaignAlias, ImportBatch, ImportStatus
+from campaigns.permissions import can_edit_campaign, can_import
+from mops.services import audit
+
+logger = logging.getLogger(__name__)
+
+
+# --- the services -------------------------------------------------------------------------------
+
+
+def import_upload(*, actor, file, filename: str, commit_mode: str = "all", format: str | None = None) -> ImportBatch:
+    """Store an uploaded file and check it: rows, row errors, campaigns it names that mops does not know.
+
+    Refuses (``ValidationError``, nothing stored) an empty file, a file over ``IMPORT_MAX_BYTES``,
+    anything that is not a CSV/TSV/XLSX spreadsheet, a file whose columns match no format (or not
+    ``format`` when given) and a file with no data rows. Writes no facts.
+    """
+    if not can_import(actor):
+        raise PermissionDenied("Only marketers can import spend and results.")
+    if commit_mode not in ImportBatch.CommitMode.values:
+        raise ValidationError({"commit_mode": [f"Unknown commit mode {commit_mode!r}."]})
+    if format is not None and format not in IMPORTERS:
+        raise ValidationError({"format": [f"Unknown import format {format!r}."]})
+    with spooled(file) as (path, _size, sha256):
+        try:
+            fmt, table = base.sniff(path, format=format)
+        except base.ImportFileError as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
+        check = check_file(table=table, format=fmt, actor=actor, skip=set(), final=False)
+        if check.rows_total == 0:
+            raise ValidationError({"file": ["The file has a header but no data rows."]})
+        batch = ImportBatch(
+            filename=filename[:255],
+            file_sha256=sha256,
+            format=fmt,
+            commit_mode=commit_mode,
+            uploaded_by=actor,
+            status=ImportStatus.UPLOADED,
+        )
+        for name, value in check.fields({}).items():
+            setattr(batch, name, value)
+        with open(path, "rb") as fh:
+            batch.file.save(get_valid_filename(os.path.basename(filename)) or "upload", File(fh), save=False)
+        try:
+            batch.save()
+        except Exception:
+            batch.file.delete(save=False)
+            raise
+    return batch
+
+
+def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]) -> ImportBatch:
+    """Name the campaign behind references the file uses (remembered for the next file of the format);
+    ``None`` skips that reference's rows. Then checks the file again."""
+    _require_uploader(actor, batch)
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if batch.status != ImportStatus.UPLOADED:
+        raise ValidationError(f"This import is {batch.get_status_display().lower()}: its mapping cannot change.")
+    skipped = _skipped(batch)
+    open_refs = set(batch.unknown_campaigns) | set(skipped)
+    strangers = sorted(set(mapping) - open_refs)
+    if strangers:
+        raise ValidationError(f"{', '.join(repr(r) for r in strangers)}: not an unmapped campaign of this file.")
+    for campaign in mapping.values():
+        if campaign is not None and not can_edit_campaign(actor, campaign):
+            raise PermissionDenied(f"You cannot import into {campaign.code}: it is not your team's campaign.")
+    with transaction.atomic():
+        for ref, campaign in mapping.items():
+            if campaign is None:
+                skipped.setdefault(ref, 0)
+                continue
+            skipped.pop(ref, None)
+            alias, _ = CampaignAlias.objects.update_or_create(
+                source=batch.format, external_ref=ref, defaults={"campaign": campaign, "created_by": actor}
+            )
+            audit(
+                actor=actor,
+                action="campaign_alias.set",
+                obj=alias,
+                after={"source": batch.format, "external_ref": ref, "campaign": campaign.code},
+            )
+    with local_file(batch) as path:
+        table = _table(batch, path)
+        check = check_file(table=table, format=batch.format, actor=actor, skip=set(skipped), final=False)
+    ImportBatch.objects.filter(pk=batch.pk).update(**check.fields(skipped))
+    batch.refresh_from_db()
+    return batch
+
+
+def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
+    """Queue a checked (or failed) import; the worker runs ``import_run`` after commit.
+
+    Refused while campaigns remain unmapped and, in all-or-nothing mode, while rows have errors.
+    """
+    from campaigns.tasks import run_import
+
+    _require_uploader(actor, batch)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status not in (ImportStatus.UPLOADED, ImportStatus.FAILED):
+            raise ValidationError(f"This import is {batch.get_status_display().lower()}: it cannot be started.")
+        if batch.unknown_campaigns:
+            names = ", ".join(repr(r) for r in batch.unknown_campaigns[:5])
+            more = f" and {len(batch.unknown_campaigns) - 5} more" if len(batch.unknown_campaigns) > 5 else ""
+            raise ValidationError(f"Say which campaign {names}{more} is (or skip it) before starting the import.")
+        if batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING and _has_row_errors(batch):
+            raise ValidationError(
+                f"{_row_error_count(batch)} rows have errors: correct the file, or import only the good rows."
+            )
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
+        run_import.delay_on_commit(batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+def import_run(*, batch_id: int) -> ImportBatch:
+    """The worker's job: check the file again, then write its facts (see the module's docstring).
+
+    Runs queued batches, and batches a lost worker left running or an error left failed; any other
+    batch is returned as it is. Raises what it cannot handle (after marking the batch failed), so
+    that the task's retries apply.
+    """
+    previous = ImportBatch.objects.filter(pk=batch_id).values_list("status", "finished_at").first()
+    if previous is None:
+        raise ImportBatch.DoesNotExist(f"No import batch {batch_id}.")
+    runnable = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.FAILED)
+    started = ImportBatch.objects.filter(pk=batch_id, status__in=runnable).update(
+        status=ImportStatus.RUNNING, rows_done=0
+    )
+    batch = ImportBatch.objects.select_related("uploaded_by").get(pk=batch_id)
+    if not started:
+        logger.info("Import %s is %s: nothing to run.", batch_id, batch.status)
+        return batch
+    # A batch run before may have committed chunks that were never announced: announce all it holds.
+    restarted = previous[0] != ImportStatus.QUEUED or previous[1] is not None
+    try:
+        with local_file(batch) as path:
+            table = _table(batch, path)
+            skipped = _skipped(batch)
+            check = check_file(table=table, format=batch.format, actor=batch.uploaded_by, skip=set(skipped), final=True)
+            all_or_nothing = batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING
+            if all_or_nothing and check.error_count:
+                return _finish_failed(batch, check, skipped)
+            writer = Writer(batch, table, check, restarted=restarted)
+            if all_or_nothing:
+                with progress_reporter(batch) as report, transaction.atomic():
+                    writer.run(report)
+                    return _finish_done(batch, check, skipped, writer)
+            writer.run(None)
+            with transaction.atomic():
+                return _finish_done(batch, check, skipped, writer)
+    except Exception as exc:
+        _mark_stopped(batch, exc)
+        raise
+
+
+# --- ending a run -------------------------------------------------------------------------------
+
+
+def _finish_done(batch: ImportBatch, check: Check, skipped: dict, writer: Writer) -> ImportBatch:
+    fields = check.fields(skipped)
+    counts = {
+        "rows_total": check.rows_total,
+        "rows_done": check.rows_total,
+        "rows_created": writer.counts["created"],
+        "rows_updated": writer.counts["updated"],
+        "rows_unchanged": writer.counts["unchanged"],
+        "rows_rejected": fields["rows_rejected"],
+    }
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.DONE,
+        finished_at=timezone.now(),
+        errors=fields["errors"],
+        unknown_campaigns=[],
+        **counts,
+    )
+    batch.refresh_from_db()
+    audit(actor=batch.uploaded_by, action="import.run", obj=batch, after={"status": batch.status, **counts})
+    writer.announce()
+    return batch
+
+
+def _finish_failed(batch: ImportBatch, check: Check, skipped: dict) -> ImportBatch:
+    fields = check.fields(skipped)
+    counts = {"rows_total": check.rows_total, "rows_rejected": fields["rows_rejected"]}
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportStatus.FAILED,
+            finished_at=timezone.now(),
+            errors=fields["errors"],
+            rows_done=0,
+            rows_created=0,
+            rows_updated=0,
+            rows_unchanged=0,
+            **counts,
+        )
+        batch.refresh_from_db()
+        audit(actor=batch.uploaded_by, action="import.run", obj=batch, after={"status": batch.status, **counts})
+    return batch
+
+
+def _mark_stopped(batch: ImportBatch, exc: Exception) -> None:
+    """The run broke (database gone, time limit …): say so on the batch, outside any transaction."""
+    if connection.in_atomic_block and connection.needs_rollback:
+        return  # the caller's transaction is broken; its rollback undoes our status anyway
+    written = (
+        "nothing was written"
+        if batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING
+        else "the rows before it may have been written; starting it again finishes the job without double counting"
+    )
+    message = f"The import stopped ({exc.__class__.__name__}: {str(exc)[:200]}); {written}."
+    errors = [e for e in ImportBatch.objects.get(pk=batch.pk).errors if e.get("row") is not None or "ref" in e]
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.FAILED, finished_at=timezone.now(), errors=[{"row": None, "message": message}, *errors]
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _require_uploader(actor, batch: ImportBatch) -> None:
+    if batch.uploaded_by_id != getattr(actor, "pk", None):
+        raise PermissionDenied("Only the person who uploaded the file can map or start its import.")
+
+
+def _skipped(batch: ImportBatch) -> dict[str, int]:
+    return {e["ref"]: 0 for e in batch.errors if e.get("row") is None and "ref" in e}
+
+
+def _has_row_errors(batch: ImportBatch) -> bool:
+    return any(e.get("row") is not None for e in batch.errors)
+
+
+def _row_error_count(batch: ImportBatch) -> int:
+    return batch.rows_rejected - sum(e.get("rows", 0) for e in batch.errors if e.get("row") is None and "ref" in e)
+
+
+def _table(batch: ImportBatch, path) -> base.Table:
+    try:
+        return base.sniff(path, format=batch.format)[1]
+    except base.ImportFileError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
