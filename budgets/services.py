@@ -1,1 +1,333 @@
-"""Writes to budgets: every one validates, locks, writes and audits in one transaction. None yet."""
+"""Every write to budgets: validate, lock, write, audit — in one transaction. Budgets are never
+edited in place: phasing, transfers and carry-forwards append signed ledger entries."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from budgets import selectors
+from budgets.models import (
+    AllocationRequest,
+    AllocationRequestMonth,
+    Budget,
+    BudgetEntry,
+    BudgetKind,
+    BudgetLine,
+    Commitment,
+    CommitmentStatus,
+    EntryKind,
+    RequestStatus,
+)
+from budgets.permissions import can_manage_budgets, can_request_from
+from campaigns.permissions import can_edit_campaign
+from mops.errors import Conflict
+from mops.money import money
+from mops.selectors import FxRateMissing, fx_rate_on
+from mops.services import audit, snapshot
+from planning.selectors import assert_open
+
+ZERO = Decimal("0.00")
+
+
+def _require_finance(actor):
+    if not can_manage_budgets(actor):
+        raise PermissionDenied("Only finance can change budgets.")
+
+
+def _rate(currency: str, on, field_name: str) -> Decimal:
+    try:
+        return fx_rate_on(currency, on)
+    except FxRateMissing as exc:
+        raise ValidationError({field_name: [str(exc)]}) from None
+
+
+def _lock_budget(budget_id) -> Budget:
+    # Every movement of a budget's money takes this row lock first: hierarchy limits and
+    # availability are checked against a ledger nobody else is changing at the same moment.
+    return Budget.objects.select_for_update().get(pk=budget_id)
+
+
+# --- envelopes and lines --------------------------------------------------------------------
+
+
+def budget_create(*, actor, fiscal_year, name: str, target=ZERO, kind=BudgetKind.APPROVED) -> Budget:
+    """A new version of the year's budget; it becomes the current one (earlier versions stay)."""
+    _require_finance(actor)
+    with transaction.atomic():
+        version = (Budget.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0) + 1
+        Budget.objects.filter(fiscal_year=fiscal_year, is_current=True).update(is_current=False)
+        budget = Budget(fiscal_year=fiscal_year, name=name.strip(), target=target, kind=kind, version=version)
+        budget.created_by = actor
+        budget.full_clean()
+        budget.save()
+        audit(
+            actor=actor,
+            action="budget.create",
+            obj=budget,
+            after=snapshot(budget, ["name", "version", "kind", "target"]),
+        )
+    return budget
+
+
+def line_create(*, actor, budget: Budget, name: str, code: str = "", parent=None, **dimensions) -> BudgetLine:
+    """A line of the tree; ``dimensions`` are team, channel, program and is_soft."""
+    _require_finance(actor)
+    if parent is not None and parent.budget_id != budget.pk:
+        raise ValidationError({"parent": ["The parent line belongs to another budget."]})
+    line = BudgetLine(budget=budget, parent=parent, name=name.strip(), code=code or slugify(name)[:60], **dimensions)
+    line.full_clean()
+    with transaction.atomic():
+        line.save()
+        audit(actor=actor, action="budgetline.create", obj=line, after=snapshot(line))
+    return line
+
+
+@dataclass
+class PhasingResult:
+    entries: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def phasing_set(*, actor, line: BudgetLine, amounts: dict, note: str = "") -> PhasingResult:
+    """Set the line's budget for each month given. Writes one ledger entry per changed month (the
+    difference), so the budget before this change can still be reconstructed.
+
+    Refused: a closed month, a negative amount, a month outside the budget's year, children adding
+    up to more than a hard parent. A soft parent only warns.
+    """
+    _require_finance(actor)
+    errors = []
+    for period, amount in amounts.items():
+        if period.fiscal_year_id != line.budget.fiscal_year_id:
+            errors.append(f"{period} is not in {line.budget.fiscal_year}.")
+        if amount is None or amount < 0:
+            errors.append(f"{period}: the amount must be zero or more.")
+    if errors:
+        raise ValidationError({"amounts": errors})
+    for period in amounts:
+        assert_open(period.start_date, field="amounts")
+    result = PhasingResult()
+    with transaction.atomic():
+        _lock_budget(line.budget_id)
+        current = selectors.budget_cells([line.pk])
+        now = timezone.now()
+        changes = {p: money(a) - current.get((line.pk, p.pk), ZERO) for p, a in amounts.items()}
+        changes = {p: delta for p, delta in changes.items() if delta}
+        # Hierarchy: this line against its parent, and its own children against it.
+        parent_cells = selectors.budget_cells([line.parent_id]) if line.parent_id else {}
+        siblings = selectors.children_cells(line.parent_id) if line.parent_id else {}
+        own_children = selectors.children_cells(line.pk)
+        for period, amount in amounts.items():
+            amount = money(amount)
+            kids = own_children.get(period.pk, ZERO)
+            if kids > amount:
+                message = f"{period}: the sub-lines of {line} already add up to {kids}, more than {amount}."
+                if not line.is_soft:
+                    raise ValidationError({"amounts": [message]})
+                result.warnings.append(message)
+            if line.parent_id:
+                parent_total = parent_cells.get((line.parent_id, period.pk), ZERO)
+                siblings_after = siblings.get(period.pk, ZERO) + changes.get(period, ZERO)
+                if siblings_after > parent_total:
+                    message = (
+                        f"{period}: the lines under {line.parent} would add up to {siblings_after}, "
+                        f"more than its {parent_total}."
+                    )
+                    if not line.parent.is_soft:
+                        raise ValidationError({"amounts": [message]})
+                    result.warnings.append(message)
+        for period, delta in changes.items():
+            result.entries.append(
+                BudgetEntry.objects.create(
+                    line=line,
+                    period=period,
+                    amount=delta,
+                    kind=EntryKind.PHASING,
+                    effective_at=now,
+                    note=note,
+                    created_by=actor,
+                )
+            )
+        audit(
+            actor=actor,
+            action="budget.phasing",
+            obj=line,
+            before={str(p): current.get((line.pk, p.pk), ZERO) for p in changes},
+            after={str(p): money(amounts[p]) for p in changes},
+        )
+    return result
+
+
+# --- allocation requests --------------------------------------------------------------------
+
+
+def allocation_request_create(
+    *, actor, line: BudgetLine, months: dict, currency: str, justification: str, campaign=None, program=None
+) -> AllocationRequest:
+    """Ask for money from ``line`` for a campaign (or program), by month, and start its workflow."""
+    from budgets.subjects import BUDGET_ALLOCATION
+    from workflows.services import instance_start
+
+    if not can_request_from(actor):
+        raise PermissionDenied("Marketers ask for budget; finance moves it directly.")
+    if campaign is None and program is None:
+        raise ValidationError({"campaign": ["Say which campaign (or program) the money is for."]})
+    if campaign is not None and not can_edit_campaign(actor, campaign):
+        raise PermissionDenied("You can ask for money only for your own teams' campaigns.")
+    if not justification.strip():
+        raise ValidationError({"justification": ["Say what the money is for."]})
+    months = {p: a for p, a in months.items() if a}
+    if not months:
+        raise ValidationError({"months": ["Give an amount for at least one month."]})
+    errors = [f"{p}: the amount must be more than zero." for p, a in months.items() if a < 0]
+    errors += [
+        f"{p} is not in {line.budget.fiscal_year}." for p in months if p.fiscal_year_id != line.budget.fiscal_year_id
+    ]
+    if errors:
+        raise ValidationError({"months": errors})
+    for period in months:
+        assert_open(period.start_date, field="months")
+    today = timezone.localdate()
+    rate = _rate(currency, today, "currency")
+    team = campaign.team if campaign is not None else line.team
+    if team is None:
+        raise ValidationError({"line": ["This line has no team; ask for money for a campaign instead."]})
+    with transaction.atomic():
+        request = AllocationRequest.objects.create(
+            line=line,
+            campaign=campaign,
+            program=program,
+            team=team,
+            requested_by=actor,
+            justification=justification.strip(),
+            currency=currency,
+            amount=money(sum(months.values())),
+            amount_base=money(sum(money(a * rate) for a in months.values())),
+            fx_rate=rate,
+        )
+        AllocationRequestMonth.objects.bulk_create(
+            [
+                AllocationRequestMonth(request=request, period=p, amount=money(a), amount_base=money(a * rate))
+                for p, a in sorted(months.items(), key=lambda item: item[0].start_date)
+            ]
+        )
+        audit(actor=actor, action="allocation_request.create", obj=request, after={"amount_base": request.amount_base})
+        instance_start(actor=actor, subject=request, subject_type=BUDGET_ALLOCATION)
+    return request
+
+
+def allocation_approved(instance) -> None:
+    """Workflow callback: the request's months become allocations, if the line still has the money.
+
+    Raising here rolls back the final approval itself, so the approver is told and nothing moves.
+    """
+    from budgets.models import Allocation
+
+    request = AllocationRequest.objects.select_related("line").get(pk=instance.subject_id)
+    _lock_budget(request.line.budget_id)
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(f"This request is already {request.get_status_display().lower()}.")
+    short = []
+    for month in request.months.select_related("period"):
+        assert_open(month.period.start_date, field="months")
+        left = selectors.available(line=request.line, period=month.period)
+        if month.amount_base > left:
+            short.append(f"{month.period}: {request.line} has {left} available, the request needs {month.amount_base}.")
+    if short:
+        raise ValidationError({"months": short})
+    Allocation.objects.bulk_create(
+        [
+            Allocation(
+                request=request,
+                line=request.line,
+                campaign=request.campaign,
+                program=request.program,
+                period=month.period,
+                amount_base=month.amount_base,
+            )
+            for month in request.months.all()
+        ]
+    )
+    _set_request_status(request, RequestStatus.APPROVED)
+
+
+def _set_request_status(request, status) -> None:
+    updated = AllocationRequest.objects.filter(pk=request.pk, status=request.status).update(
+        status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None
+    )
+    if not updated:
+        raise Conflict("The request changed meanwhile.")
+    audit(
+        actor=None,
+        action=f"allocation_request.{status}",
+        obj=request,
+        before={"status": request.status},
+        after={"status": status},
+    )
+    request.status = status
+
+
+def request_status_callback(status):
+    def callback(instance):
+        request = AllocationRequest.objects.get(pk=instance.subject_id)
+        if request.status != status:
+            _set_request_status(request, status)
+
+    return callback
+
+
+# --- commitments ----------------------------------------------------------------------------
+
+
+def commitment_create(*, actor, line, vendor, reference, amount, currency, period, campaign=None) -> Commitment:
+    """Record a purchase order against a line (and campaign): it holds money until invoiced."""
+    _require_finance(actor)
+    assert_open(period.start_date, field="period")
+    rate = _rate(currency, timezone.localdate(), "currency")
+    commitment = Commitment(
+        line=line,
+        campaign=campaign,
+        vendor=vendor.strip(),
+        reference=reference.strip(),
+        amount=money(amount),
+        currency=currency,
+        amount_base=money(amount * rate),
+        fx_rate=rate,
+        period=period,
+        created_by=actor,
+    )
+    commitment.full_clean()
+    with transaction.atomic():
+        commitment.save()
+        audit(
+            actor=actor,
+            action="commitment.create",
+            obj=commitment,
+            after=snapshot(commitment, ["vendor", "reference", "amount", "currency", "amount_base"]),
+        )
+    return commitment
+
+
+def commitment_close(*, actor, commitment: Commitment) -> Commitment:
+    """Release what is left of a commitment (the order is complete or cancelled)."""
+    _require_finance(actor)
+    with transaction.atomic():
+        updated = Commitment.objects.filter(pk=commitment.pk, status=CommitmentStatus.OPEN).update(
+            status=CommitmentStatus.CLOSED, closed_at=timezone.now()
+        )
+        if not updated:
+            raise Conflict("This commitment is already closed.")
+        audit(
+            actor=actor,
+            action="commitment.close",
+            obj=commitment,
+            before={"status": "open"},
+            after={"status": "closed"},
+        )
+        commitment.status = CommitmentStatus.CLOSED
+    return commitment

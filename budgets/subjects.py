@@ -1,5 +1,5 @@
-"""The workflow subjects budgets registers. The request models arrive with the budgets work;
-templates can be defined and previewed for these types already."""
+"""The workflow subjects budgets registers: allocation requests (approval turns them into
+allocations) and transfers (their services arrive with the transfer pages)."""
 
 from workflows import registry
 
@@ -12,12 +12,18 @@ def register() -> None:
         registry.SubjectType(
             key=BUDGET_ALLOCATION,
             label="Budget allocation request",
+            model="budgets.AllocationRequest",
             attributes=(
                 registry.Attribute("amount", "Amount (base currency)", "decimal", lambda r: r.amount_base),
                 registry.Attribute("team", "Team (code)", "text", lambda r: r.team.slug),
             ),
             team_of=lambda r: r.team,
             owner_of=lambda r: r.requested_by,
+            on_approved=lambda instance: _services().allocation_approved(instance),
+            on_rejected=lambda instance: _services().request_status_callback("rejected")(instance),
+            on_returned=lambda instance: _services().request_status_callback("returned")(instance),
+            on_resubmitted=lambda instance: _services().request_status_callback("pending")(instance),
+            on_cancelled=lambda instance: _services().request_status_callback("cancelled")(instance),
         )
     )
     registry.register(
@@ -32,3 +38,9 @@ def register() -> None:
             owner_of=lambda r: r.requested_by,
         )
     )
+
+
+def _services():
+    from budgets import services  # imported late: services import workflows, which import this registry
+
+    return services

@@ -263,7 +263,7 @@ def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
     if set(changes) - allowed:
         raise ValueError(f"Unknown spend fields: {sorted(set(changes) - allowed)}")
     with transaction.atomic():
-        entry = SpendEntry.objects.select_for_update().select_related("campaign").get(pk=entry.pk)
+        entry = SpendEntry.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=entry.pk)
         assert_open(entry.date)  # the month it leaves
         before = snapshot(entry, SPEND_FIELDS)
         old_date = entry.date

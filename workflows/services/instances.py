@@ -132,7 +132,9 @@ def _advance(instance: WorkflowInstance, *, actor) -> None:
 def _lock(instance_id) -> WorkflowInstance:
     # Every action on an instance takes this row lock first: two approvers acting at once are
     # serialised here, and the loser then finds the step already decided (a conflict, not a repeat).
-    return WorkflowInstance.objects.select_for_update().select_related("template").get(pk=instance_id)
+    # of=("self",): lock the instance row only — locking the joined template row too would make
+    # every action on every instance of one template wait for each other.
+    return WorkflowInstance.objects.select_for_update(of=("self",)).select_related("template").get(pk=instance_id)
 
 
 @dataclass(frozen=True)
