@@ -119,6 +119,9 @@ def find_measures(normalised: list[str], synonyms: dict[str, tuple[str, ...]]) -
 _EMPTY = {"", "-", "--", "—", "n/a", "na", "null", "none"}
 _SPACES = str.maketrans("", "", " \u00a0\u202f'’")
 _NUMERIC_LEFT = re.compile(r"[^0-9.,\-()]")
+# Dollars with thousands separators, which ``_parse_formatted`` reads the same way, read faster: a
+# leading "1,234" group (never "0,123", a decimal comma) and a decimal point.
+_DOLLARS = re.compile(r"\$?([1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)")
 
 
 def cell_text(value) -> str:
@@ -137,6 +140,11 @@ def parse_number(value) -> Decimal | None:
         text = value.strip()
         if not text:
             return None
+        if text[0] == "$" or "," in text:  # not Decimal's syntax: skip the costly exception
+            match = _DOLLARS.fullmatch(text)  # "$1,234.50", "12,345": what platform exports write
+            if match:
+                return Decimal(match[1].replace(",", ""))
+            return _parse_formatted(text)
         try:
             number = Decimal(text)  # the common case: plain digits
         except InvalidOperation:

@@ -524,6 +524,70 @@ def test_several_chunks_write_every_row_once(marketer, team, run, monkeypatch):
     assert SpendEntry.objects.count() == ResultFact.objects.count() == 300
 
 
+def _facts():
+    spend = sorted(
+        SpendEntry.objects.values_list(
+            "campaign_id", "date", "source", "external_key", "amount", "currency", "amount_base"
+        )
+    )
+    results = sorted(
+        ResultFact.objects.values_list(
+            "campaign_id", "date", "source", "impressions", "clicks", "leads", "pipeline", "revenue"
+        )
+    )
+    return spend, results
+
+
+def _mixed_rows(codes, days, *, bump: int = 0):
+    """Generic rows in USD and EUR, some with spend only, some with results only."""
+    lines = ["Date,Campaign,Spend,Currency,Impressions,Clicks,Leads,Pipeline"]
+    start = D(2026, 1, 1)
+    for i, code in enumerate(codes):
+        for offset in range(days):
+            day = start + datetime.timedelta(days=offset)
+            currency = "EUR" if i % 2 else "USD"
+            spend = "" if offset % 7 == 3 else f"{(offset * 13 + bump) % 97}.{offset % 100:02d}5"
+            impressions = "" if offset % 11 == 4 else str(offset * 10 + (bump if offset % 2 else 0))
+            pipeline = f"{offset % 13}.005"
+            lines.append(f"{day:%Y-%m-%d},{code},{spend},{currency},{impressions},{offset},{offset % 5},{pipeline}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("commit_mode", ["all", "good"])
+def test_the_staging_table_path_writes_and_counts_as_the_python_path(commit_mode, marketer, team, run, monkeypatch):
+    """PostgreSQL writes through a COPY-filled staging table; the row-by-row comparison in Python
+    (SQLite's path) must give the same facts, counts and announced changes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the staging table is PostgreSQL's")
+    from campaigns.imports import checking, writing
+
+    monkeypatch.setattr(checking, "CHUNK", 37)  # several chunks, campaign-days split across them
+    FxRateFactory(currency_id="EUR", date=D(2025, 12, 1), rate=Decimal("1.0837"))
+    codes = [CampaignFactory(team=team, code=f"stage-{i}").code for i in range(4)]
+    files = [_mixed_rows(codes, 60), _mixed_rows(codes, 60), _mixed_rows(codes, 75, bump=5)]
+    announced = []
+    monkeypatch.setattr(
+        hooks, "facts_changed_on_commit", lambda c, first, last: announced.append((set(c), first, last))
+    )
+    outcomes = {}
+    for staging in (False, True):
+        monkeypatch.setattr(writing.Writer, "staging", staging)
+        SpendEntry.objects.all().delete()
+        ResultFact.objects.all().delete()
+        announced.clear()
+        seen = []
+        for content in files:
+            batch = run(marketer, upload(marketer, "mixed.csv", content=content, commit_mode=commit_mode))
+            assert batch.status == ImportStatus.DONE, batch.errors
+            seen.append((counts(batch), batch.rows_done, _facts()))
+        outcomes[staging] = (seen, list(announced))
+    assert outcomes[True] == outcomes[False]
+    seen, announced = outcomes[True]
+    assert [s[0] for s in seen] == [(240, 0, 0, 0), (0, 0, 240, 0), (60, seen[2][0][1], seen[2][0][2], 0)]
+    assert seen[2][0][1] > 0 and seen[2][0][2] > 0  # some days changed, some did not
+    assert len(announced) == 2  # the unchanged re-import announces nothing
+
+
 # --- the command ------------------------------------------------------------------------------------
 
 
