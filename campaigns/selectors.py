@@ -57,7 +57,8 @@ def campaign_list(
     search: str = "",
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[Campaign]:
-    """The campaigns ``user`` may see, filtered, with their actuals (``fact_selectors.with_totals``), sorted.
+    """The campaigns ``user`` may see, filtered and sorted; a page of it gets its actuals from
+    ``with_page_totals`` (or all rows have them already when sorted by spend).
 
     ``start``/``end`` keep campaigns whose dates overlap the range (either end may be open).
     """
@@ -78,8 +79,26 @@ def campaign_list(
         qs = qs.filter(owner=owner)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search))
-    qs = with_totals(qs.select_related("team", "channel", "program", "owner"))
-    return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+    qs = qs.select_related("team", "channel", "program", "owner")
+    order = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    if any(key.lstrip("-") == "spend_base" for key in order):
+        qs = with_totals(qs)  # sorting by spend needs every row's total
+    return qs.order_by(*order)
+
+
+def with_page_totals(page_campaigns) -> list[Campaign]:
+    """The campaigns of one page with their actuals — one query for the page, however deep it is.
+
+    Annotating the whole list instead would make the database compute the totals of every row an
+    OFFSET skips (seconds on page 200 of 10,000 campaigns).
+    """
+    campaigns = list(page_campaigns)
+    if campaigns and not hasattr(campaigns[0], "spend_base"):
+        totals = {c.pk: c for c in with_totals(Campaign.objects.filter(pk__in=[c.pk for c in campaigns])).only("pk")}
+        for campaign in campaigns:
+            for measure in ("spend_base", "leads", "pipeline", "revenue"):
+                setattr(campaign, measure, getattr(totals[campaign.pk], measure))
+    return campaigns
 
 
 @dataclass(frozen=True)

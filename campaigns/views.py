@@ -67,6 +67,7 @@ def home(request):
     filters = filter_form.filters()
     campaigns = selectors.campaign_list(user=request.user, **filters)
     page = Paginator(campaigns, filter_form.page_size()).get_page(request.GET.get("page"))
+    page.object_list = selectors.with_page_totals(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = request.GET.copy()
