@@ -22,8 +22,10 @@ from budgets.models import (
     CommitmentStatus,
     EntryKind,
     RequestStatus,
+    Transfer,
+    TransferKind,
 )
-from budgets.permissions import can_manage_budgets, can_request_from
+from budgets.permissions import can_manage_budgets, can_request_from, is_member_of_line_team
 from campaigns.permissions import can_edit_campaign
 from mops.errors import Conflict
 from mops.money import money
@@ -331,3 +333,194 @@ def commitment_close(*, actor, commitment: Commitment) -> Commitment:
         )
         commitment.status = CommitmentStatus.CLOSED
     return commitment
+
+
+# --- transfers and carry-forward ------------------------------------------------------------
+
+
+def transfer_request_create(
+    *, actor, from_line, from_period, to_line, to_period, amount, reason: str, kind=TransferKind.REALLOCATION
+) -> Transfer:
+    """Ask to move base-currency money from (line, month) to (line, month) and start the "Budget
+    transfer" workflow. Finance may ask for any lines; a marketer only between their own teams'
+    lines. Availability is checked at approval (under the budget lock), not here."""
+    from budgets.subjects import BUDGET_TRANSFER
+    from workflows.services import instance_start
+
+    if not (can_manage_budgets(actor) or can_request_from(actor)):
+        raise PermissionDenied("Only finance and marketers can ask to move budget.")
+    if not can_manage_budgets(actor) and not (
+        is_member_of_line_team(actor, from_line) and is_member_of_line_team(actor, to_line)
+    ):
+        raise PermissionDenied("You can move money only between lines of your own teams.")
+    errors = {}
+    if from_line.budget_id != to_line.budget_id:
+        errors["to_line"] = ["Both lines must belong to the same budget version."]
+    fiscal_year_id = from_line.budget.fiscal_year_id
+    if from_period.fiscal_year_id != fiscal_year_id or to_period.fiscal_year_id != fiscal_year_id:
+        errors["to_period"] = [f"Both months must be in {from_line.budget.fiscal_year}."]
+    if amount is None or money(amount) <= 0:
+        errors["amount"] = ["The amount must be more than zero."]
+    if not (reason or "").strip():
+        errors["reason"] = ["Say why the money moves."]
+    if from_line.pk == to_line.pk and from_period.pk == to_period.pk:
+        errors["to_period"] = ["A transfer must move money to another line or month."]
+    if kind == TransferKind.CARRY_FORWARD and to_period.start_date <= from_period.start_date:
+        errors["to_period"] = ["A carry-forward moves money to a later month."]
+    if errors:
+        raise ValidationError(errors)
+    assert_open(from_period.start_date, field="from_period")
+    assert_open(to_period.start_date, field="to_period")
+    with transaction.atomic():
+        transfer = Transfer.objects.create(
+            kind=kind,
+            from_line=from_line,
+            from_period=from_period,
+            to_line=to_line,
+            to_period=to_period,
+            amount=money(amount),
+            reason=reason.strip(),
+            team=from_line.team or to_line.team,
+            requested_by=actor,
+        )
+        audit(
+            actor=actor,
+            action="transfer.create",
+            obj=transfer,
+            after=snapshot(transfer, ["kind", "from_line", "from_period", "to_line", "to_period", "amount"]),
+        )
+        instance_start(actor=actor, subject=transfer, subject_type=BUDGET_TRANSFER)
+    return transfer
+
+
+def _write_transfer_entries(transfer: Transfer, *, actor) -> list[BudgetEntry]:
+    """The two ledger entries of a movement: out of the source cell, into the target cell."""
+    kind = EntryKind.CARRY_FORWARD if transfer.kind == TransferKind.CARRY_FORWARD else EntryKind.TRANSFER
+    now = timezone.now()
+    note = f"Transfer #{transfer.pk}"
+    return BudgetEntry.objects.bulk_create(
+        [
+            BudgetEntry(
+                line=transfer.from_line,
+                period=transfer.from_period,
+                amount=-transfer.amount,
+                kind=kind,
+                transfer=transfer,
+                effective_at=now,
+                note=note,
+                created_by=actor,
+            ),
+            BudgetEntry(
+                line=transfer.to_line,
+                period=transfer.to_period,
+                amount=transfer.amount,
+                kind=kind,
+                transfer=transfer,
+                effective_at=now,
+                note=note,
+                created_by=actor,
+            ),
+        ]
+    )
+
+
+def _check_transfer_funds(transfer: Transfer) -> None:
+    left = selectors.available(line=transfer.from_line, period=transfer.from_period)
+    if transfer.amount > left:
+        raise ValidationError(
+            {
+                "amount": [
+                    f"{transfer.from_period}: {transfer.from_line} has {left} available, the transfer needs "
+                    f"{transfer.amount} ({transfer.amount - left} short)."
+                ]
+            }
+        )
+
+
+def transfer_approved(instance) -> None:
+    """Workflow callback: write the two ledger entries, if the source still has the money.
+
+    Runs inside the approving transaction; raising rolls the approval back with the message.
+    """
+    transfer = Transfer.objects.select_related("from_line", "to_line", "from_period", "to_period").get(
+        pk=instance.subject_id
+    )
+    _lock_budget(transfer.from_line.budget_id)
+    if transfer.status != RequestStatus.PENDING:
+        raise Conflict(f"This transfer is already {transfer.get_status_display().lower()}.")
+    assert_open(transfer.from_period.start_date, field="from_period")
+    assert_open(transfer.to_period.start_date, field="to_period")
+    _check_transfer_funds(transfer)
+    _write_transfer_entries(transfer, actor=None)
+    _set_transfer_status(transfer, RequestStatus.APPROVED)
+
+
+def _set_transfer_status(transfer, status, *, actor=None) -> None:
+    updated = Transfer.objects.filter(pk=transfer.pk, status=transfer.status).update(
+        status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None
+    )
+    if not updated:
+        raise Conflict("The transfer changed meanwhile.")
+    audit(
+        actor=actor,
+        action=f"transfer.{status}",
+        obj=transfer,
+        before={"status": transfer.status},
+        after={"status": status},
+    )
+    transfer.status = status
+
+
+def transfer_status_callback(status):
+    def callback(instance):
+        transfer = Transfer.objects.get(pk=instance.subject_id)
+        if transfer.status != status:
+            _set_transfer_status(transfer, status)
+
+    return callback
+
+
+def carry_forward(*, actor, line: BudgetLine, from_period, to_period, amount=None, note: str = "") -> Transfer:
+    """Move a line's unspent money of a month to a later month of the same year. Finance only, and
+    finance is the approver, so it is written at once (an approved carry-forward Transfer with its
+    two CARRY_FORWARD ledger entries) rather than through the workflow. ``amount`` defaults to what
+    is available in the source month at the time of the move (under the budget lock)."""
+    _require_finance(actor)
+    fiscal_year_id = line.budget.fiscal_year_id
+    if from_period.fiscal_year_id != fiscal_year_id or to_period.fiscal_year_id != fiscal_year_id:
+        raise ValidationError({"to_period": [f"Both months must be in {line.budget.fiscal_year}."]})
+    if to_period.start_date <= from_period.start_date:
+        raise ValidationError({"to_period": ["A carry-forward moves money to a later month."]})
+    if amount is not None and money(amount) <= 0:
+        raise ValidationError({"amount": ["The amount must be more than zero."]})
+    assert_open(from_period.start_date, field="from_period")
+    assert_open(to_period.start_date, field="to_period")
+    with transaction.atomic():
+        _lock_budget(line.budget_id)
+        left = selectors.available(line=line, period=from_period)
+        amount = left if amount is None else money(amount)
+        if amount <= 0:
+            raise ValidationError({"amount": [f"{from_period}: {line} has nothing left to carry forward."]})
+        transfer = Transfer.objects.create(
+            kind=TransferKind.CARRY_FORWARD,
+            from_line=line,
+            from_period=from_period,
+            to_line=line,
+            to_period=to_period,
+            amount=amount,
+            reason=note.strip() or f"Unspent {from_period} carried forward to {to_period}.",
+            team=line.team,
+            requested_by=actor,
+            status=RequestStatus.PENDING,
+        )
+        _check_transfer_funds(transfer)
+        _write_transfer_entries(transfer, actor=actor)
+        _set_transfer_status(transfer, RequestStatus.APPROVED, actor=actor)
+        audit(
+            actor=actor,
+            action="budget.carry_forward",
+            obj=line,
+            before={str(from_period): str(left)},
+            after={"from": str(from_period), "to": str(to_period), "amount": str(amount)},
+        )
+    return transfer

@@ -1,5 +1,7 @@
 """The workflow subjects budgets registers: allocation requests (approval turns them into
-allocations) and transfers (their services arrive with the transfer pages)."""
+allocations) and transfers (approval writes their two ledger entries)."""
+
+from django.urls import reverse
 
 from workflows import registry
 
@@ -19,6 +21,7 @@ def register() -> None:
             ),
             team_of=lambda r: r.team,
             owner_of=lambda r: r.requested_by,
+            url_of=lambda r: reverse("budgets:request-detail", args=[r.pk]),
             on_approved=lambda instance: _services().allocation_approved(instance),
             on_rejected=lambda instance: _services().request_status_callback("rejected")(instance),
             on_returned=lambda instance: _services().request_status_callback("returned")(instance),
@@ -30,12 +33,18 @@ def register() -> None:
         registry.SubjectType(
             key=BUDGET_TRANSFER,
             label="Budget transfer",
+            model="budgets.Transfer",
             attributes=(
-                registry.Attribute("amount", "Amount (base currency)", "decimal", lambda r: r.amount_base),
-                registry.Attribute("team", "Team (code)", "text", lambda r: r.team.slug),
+                registry.Attribute("amount", "Amount (base currency)", "decimal", lambda t: t.amount),
+                registry.Attribute("team", "Team (code)", "text", lambda t: t.team.slug if t.team else None),
             ),
-            team_of=lambda r: r.team,
-            owner_of=lambda r: r.requested_by,
+            team_of=lambda t: t.team,
+            owner_of=lambda t: t.requested_by,
+            on_approved=lambda instance: _services().transfer_approved(instance),
+            on_rejected=lambda instance: _services().transfer_status_callback("rejected")(instance),
+            on_returned=lambda instance: _services().transfer_status_callback("returned")(instance),
+            on_resubmitted=lambda instance: _services().transfer_status_callback("pending")(instance),
+            on_cancelled=lambda instance: _services().transfer_status_callback("cancelled")(instance),
         )
     )
 

@@ -1,8 +1,11 @@
 from django.urls import path
 
-from budgets import views
+from budgets import bva_views, request_views, views
 
 app_name = "budgets"
 urlpatterns = [
     path("", views.home, name="home"),
+    *views.urlpatterns,
+    *request_views.urlpatterns,
+    *bva_views.urlpatterns,
 ]

@@ -18,7 +18,7 @@ class NavItem:
 def nav_items(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
-    from budgets.permissions import can_view_budgets
+    from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
     from campaigns.permissions import can_view_campaigns
     from metrics.permissions import can_view_dashboards
     from workflows.permissions import can_manage_templates
@@ -29,6 +29,8 @@ def nav_items(user) -> list[NavItem]:
         (True, "Tasks", "workflows:my-tasks", my_task_count(user)),  # one COUNT query per page
         (can_view_campaigns(user), "Campaigns", "campaigns:home", None),
         (can_view_budgets(user), "Budgets", "budgets:home", None),
+        (sees_all_budgets(user), "Approvals", "budgets:queue", None),  # finance's approval queue
+        (can_request_from(user) and not sees_all_budgets(user), "Budget requests", "budgets:request-list", None),
         (True, "Planning", "planning:home", None),
         (True, "Teams", "mops:team-list", None),
         (core.can_manage_fx_rates(user) or core.is_cmo(user), "FX rates", "mops:fx-list", None),

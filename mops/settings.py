@@ -54,11 +54,13 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "rules.apps.AutodiscoverRulesConfig",
+    # The areas bottom-up, as imports point (ARCHITECTURE.md): each app's demo data and roles are
+    # applied in this order, so an app finds what the apps below it provide.
     "mops.apps.CoreConfig",
+    "workflows",
     "planning",
     "campaigns",
     "budgets",
-    "workflows",
     "metrics",
 ]
 
@@ -209,6 +211,8 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "campaigns.models.ImportStatus",
         "FactSourceEnum": "campaigns.models.FactSource",
         "AttachmentKindEnum": "campaigns.models.AttachmentKind",
+        "BudgetRequestStatusEnum": "budgets.models.RequestStatus",
+        "CommitmentStatusEnum": "budgets.models.CommitmentStatus",
     },
 }
 

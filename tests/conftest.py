@@ -1,6 +1,7 @@
 """Fixtures shared by every test: the cast (one user per role plus an outsider), clients, Celery."""
 
 import os
+import sys
 
 import pytest
 from django.conf import settings
@@ -12,6 +13,34 @@ from tests.factories import TeamFactory, UserFactory
 
 # pytest-django's live_server runs in a thread while Playwright's sync API holds an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_sessionstart(session):
+    """Drop test databases left by earlier runs that died or could not drop theirs (a thread still
+    held a connection at teardown). Each run's database is named after its process id
+    (tests/settings.py); one whose process is gone is garbage."""
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("postgresql") or not sys.platform.startswith("linux"):
+        return
+    import psycopg2
+
+    prefix = f"test_{db['NAME']}_"
+    conn = psycopg2.connect(
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+        connect_timeout=5,
+    )
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", r"\_") + "%"])
+        for (name,) in cursor.fetchall():
+            pid = name.removeprefix(prefix)
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
 
 
 def pytest_report_header(config):

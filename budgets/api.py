@@ -1,4 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-router = SimpleRouter()
-urlpatterns = router.urls

@@ -1,0 +1,211 @@
+"""Budget vs actual: the grid by group and month (finance and the CMO), its drill-down to the rows
+behind a cell, and CSV/XLSX downloads of exactly the grid shown."""
+
+import csv
+import io
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from budgets import selectors
+from budgets.permissions import budgets_visible_to, can_view_budgets
+from planning.models import Period
+from planning.selectors import current_fiscal_year
+
+GROUP_CHOICES = [(g, g.capitalize()) for g in selectors.GROUPINGS]
+MEASURE_CHOICES = [(m, m.capitalize()) for m in selectors.MEASURES]
+_FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+class BvaFilterForm(forms.Form):
+    budget = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
+    group_by = forms.ChoiceField(choices=GROUP_CHOICES, required=False)
+    measure = forms.ChoiceField(choices=MEASURE_CHOICES, required=False)
+    start = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="From")
+    end = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="To")
+
+    def __init__(self, data, *, user):
+        budgets = budgets_visible_to(user).select_related("fiscal_year")
+        chosen = None
+        raw = (data or {}).get("budget", "")
+        if str(raw).isdigit():
+            chosen = budgets.filter(pk=int(raw)).first()
+        if chosen is None:
+            fiscal_year = current_fiscal_year()
+            current = budgets.filter(is_current=True)
+            chosen = (fiscal_year and current.filter(fiscal_year=fiscal_year).first()) or current.first()
+        data = data.copy()
+        if chosen is not None:
+            data["budget"] = str(chosen.pk)  # the select shows the version the grid is about
+        super().__init__(data)
+        self.fields["budget"].queryset = budgets
+        self.chosen_budget = chosen
+        periods = chosen.fiscal_year.periods.order_by("start_date") if chosen else Period.objects.none()
+        self.fields["start"].queryset = self.fields["end"].queryset = periods
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm"
+
+    def params(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "budget": self.chosen_budget,
+            "group_by": data.get("group_by") or "line",
+            "measure": data.get("measure") or "actual",
+            "start": data.get("start"),
+            "end": data.get("end"),
+        }
+
+
+def _require_view(user):
+    if not can_view_budgets(user):
+        raise PermissionDenied("Budget vs actual is for finance and the CMO.")
+
+
+def _neutralise(value):
+    """A text cell a spreadsheet would read as a formula starts with a quote instead."""
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _text(value) -> str:
+    """A grid value as the page and the CSV show it."""
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def _csv(header, rows, filename) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([_neutralise(v) if isinstance(v, str) else _text(v) for v in row])
+    return response
+
+
+def _xlsx(header, rows, filename) -> HttpResponse:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Budget vs actual")
+    sheet.append([_neutralise(h) for h in header])
+    for row in rows:
+        # Money and ratios stay numbers (Decimal → float only here, at the spreadsheet boundary).
+        sheet.append(
+            [_neutralise(v) if isinstance(v, str) else (float(v) if isinstance(v, Decimal) else "—") for v in row]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(
+        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+    return response
+
+
+@require_GET
+def bva(request):
+    """The grid: rows = groups, columns = the chosen measure by month, then every measure for the range."""
+    _require_view(request.user)
+    form = BvaFilterForm(request.GET, user=request.user)
+    params = form.params()
+    budget = params["budget"]
+    report = header = rows = None
+    if budget is not None:
+        report = selectors.budget_vs_actual(
+            budget=budget,
+            group_by=params["group_by"],
+            start=params["start"],
+            end=params["end"],
+            user=request.user,
+        )
+        header, rows = selectors.bva_table(report, params["measure"])
+        filename = f"budget-vs-actual-{budget.fiscal_year.year}-v{budget.version}-{params['group_by']}"
+        fmt = request.GET.get("format", "")
+        if fmt == "csv":
+            return _csv(header, rows, filename)
+        if fmt == "xlsx":
+            return _xlsx(header, rows, filename)
+    grid = []
+    if report is not None:
+        keys = [r.key for r in report.rows] + [None]
+        month_count = len(report.periods)
+        for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+            is_total = index == len(rows) - 1
+            months = [(period, value) for period, value in zip(report.periods, row[1 : 1 + month_count], strict=True)]
+            grid.append(
+                {
+                    "label": row[0],
+                    "key": "none" if key is None else key,
+                    "is_total": is_total,
+                    "depth": 0 if is_total else report.rows[index].depth,
+                    "months": months,
+                    "rest": row[1 + month_count :],
+                }
+            )
+    query = request.GET.copy()
+    query.pop("format", None)
+    return render(
+        request,
+        "budgets/bva.html",
+        {
+            "form": form,
+            "params": params,
+            "report": report,
+            "header": header,
+            "grid": grid,
+            "query": query.urlencode(),
+            "drillable": params["group_by"] != "month",
+        },
+    )
+
+
+def _key(raw: str):
+    if raw in ("", "none"):
+        return None
+    if not raw.isdigit():
+        raise Http404("No such group.")
+    return int(raw)
+
+
+@require_GET
+def bva_cell(request):
+    """The rows behind a cell: ?budget=&group_by=&key=&period= (no period: the whole year)."""
+    _require_view(request.user)
+    form = BvaFilterForm(request.GET, user=request.user)
+    params = form.params()
+    budget = params["budget"]
+    if budget is None:
+        raise Http404("No budget.")
+    group_by = params["group_by"]
+    key = _key(request.GET.get("key", ""))
+    period = None
+    if request.GET.get("period", "").isdigit():
+        period = budget.fiscal_year.periods.filter(pk=int(request.GET["period"])).first()
+        if period is None:
+            raise Http404("That month is not in this budget's year.")
+    if group_by == "month":
+        period = period or budget.fiscal_year.periods.filter(pk=key).first()
+        key = None
+    detail = selectors.bva_cell_detail(budget=budget, group_by=group_by, key=key, period=period, user=request.user)
+    back = request.GET.copy()
+    for name in ("key", "period"):
+        back.pop(name, None)
+    return render(
+        request,
+        "budgets/bva_cell.html",
+        {"budget": budget, "group_by": group_by, "key": key, "period": period, "back": back.urlencode(), **detail},
+    )
+
+
+urlpatterns = [
+    path("budget-vs-actual/", bva, name="bva"),
+    path("budget-vs-actual/cell/", bva_cell, name="bva-cell"),
+]

@@ -1,0 +1,143 @@
+"""Reads for the allocation-request pages and finance's approval queue. Every figure is one
+query per measure for all the lines on a page (never one per request)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from budgets import selectors
+from budgets.models import Allocation, AllocationRequest, AllocationRequestMonth, Budget, RequestStatus
+from budgets.subjects import BUDGET_ALLOCATION
+from campaigns.fact_selectors import with_totals
+from campaigns.models import Campaign
+from planning.fiscal import fiscal_year_of
+from planning.models import Period
+
+ZERO = Decimal("0.00")
+
+
+def request_budget() -> Budget | None:
+    """The budget requests are made against: the current version for this fiscal year, else the latest."""
+    current = Budget.objects.filter(is_current=True).select_related("fiscal_year")
+    return (
+        current.filter(fiscal_year__year=fiscal_year_of(timezone.localdate())).first()
+        or current.order_by("-fiscal_year__year").first()
+    )
+
+
+def periods_of(budget: Budget) -> list[Period]:
+    return list(Period.objects.filter(fiscal_year_id=budget.fiscal_year_id).order_by("start_date"))
+
+
+def request_queryset(qs: QuerySet[AllocationRequest]) -> QuerySet[AllocationRequest]:
+    """Requests with what their rows and pages show, in three queries whatever the count."""
+    return qs.select_related("line", "line__budget", "campaign", "team", "requested_by").prefetch_related(
+        Prefetch("months", queryset=AllocationRequestMonth.objects.select_related("period"))
+    )
+
+
+@dataclass
+class Figures:
+    budget: Decimal = ZERO
+    allocated: Decimal = ZERO
+    committed: Decimal = ZERO
+    actual: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return self.budget - max(self.allocated, self.committed + self.actual)
+
+    def add(self, other: "Figures") -> None:
+        self.budget += other.budget
+        self.allocated += other.allocated
+        self.committed += other.committed
+        self.actual += other.actual
+
+
+def line_figures(line_ids, periods) -> dict[tuple[int, int], Figures]:
+    """Budget, allocated, committed and actual of each (line, month): four queries in all."""
+    line_ids = list(set(line_ids))
+    measures = {
+        "budget": selectors.budget_cells(line_ids),
+        "allocated": selectors.allocated_cells(line_ids),
+        "committed": selectors.open_commitment_cells(line_ids),
+        "actual": selectors.actual_cells(line_ids, list(periods)),
+    }
+    cells: dict[tuple[int, int], Figures] = {}
+    for line in line_ids:
+        for period in periods:
+            cells[(line, period.pk)] = Figures(
+                **{name: values.get((line, period.pk), ZERO) for name, values in measures.items()}
+            )
+    return cells
+
+
+def line_year_available(line_ids, periods) -> dict[int, Decimal]:
+    """What each line can still promise over the given months (sum of its months' availability)."""
+    cells = line_figures(line_ids, periods)
+    totals: dict[int, Decimal] = {line: ZERO for line in line_ids}
+    for (line, _), figures in cells.items():
+        totals[line] += max(figures.available, ZERO)
+    return totals
+
+
+@dataclass
+class QueueRow:
+    task: object
+    request: AllocationRequest
+    months: list  # [(month, Figures of the line for that month)]
+    totals: Figures
+    available_after: Decimal
+    campaign: Campaign | None
+
+
+def approval_queue(user) -> list[QueueRow]:
+    """The allocation requests whose active step waits for ``user``, with the figures the decision
+    needs: the line's budget, allocated, committed and actual for the months asked, what would be
+    left after this request, and the campaign's plan and results so far. Constant query count."""
+    from workflows.selectors import my_tasks
+
+    tasks = list(my_tasks(user, subject_type=BUDGET_ALLOCATION))
+    ids = {int(task.instance.subject_id) for task in tasks}
+    requests = {r.pk: r for r in request_queryset(AllocationRequest.objects.filter(pk__in=ids))}
+    periods = {m.period.pk: m.period for r in requests.values() for m in r.months.all()}
+    cells = line_figures([r.line_id for r in requests.values()], list(periods.values()))
+    campaign_ids = {r.campaign_id for r in requests.values() if r.campaign_id}
+    campaigns = {c.pk: c for c in with_totals(Campaign.objects.filter(pk__in=campaign_ids))}
+    rows = []
+    for task in tasks:
+        request = requests.get(int(task.instance.subject_id))
+        if request is None:
+            continue
+        months, totals = [], Figures()
+        for month in request.months.all():
+            figures = cells.get((request.line_id, month.period_id), Figures())
+            months.append((month, figures))
+            totals.add(figures)
+        rows.append(
+            QueueRow(
+                task=task,
+                request=request,
+                months=months,
+                totals=totals,
+                available_after=totals.available - request.amount_base,
+                campaign=campaigns.get(request.campaign_id),
+            )
+        )
+    return rows
+
+
+def campaign_allocations(campaign) -> QuerySet[Allocation]:
+    return (
+        Allocation.objects.filter(campaign=campaign)
+        .select_related("line", "period")
+        .order_by("period__start_date", "line__code")
+    )
+
+
+def campaign_pending_requests(campaign) -> QuerySet[AllocationRequest]:
+    return AllocationRequest.objects.filter(
+        campaign=campaign, status__in=[RequestStatus.PENDING, RequestStatus.RETURNED]
+    ).select_related("line")

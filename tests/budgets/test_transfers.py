@@ -1,0 +1,222 @@
+"""Transfers through the "Budget transfer" workflow, and finance's direct carry-forward."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from budgets import selectors, services
+from budgets.models import BudgetEntry, EntryKind, RequestStatus, Transfer, TransferKind
+from mops.models import AuditEvent
+from mops.roles import Role
+from planning import services as planning_services
+from tests.workflows.conftest import step
+from workflows import services as workflow_services
+from workflows.selectors import my_tasks
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def transfer_template(ops_admin):
+    return workflow_services.template_create(
+        actor=ops_admin,
+        name="Budget transfer",
+        subject_type="budget_transfer",
+        steps=[step("Finance approval", stage=1, role=Role.FINANCE)],
+    )
+
+
+@pytest.fixture
+def events_line(finance, budget, team, month):
+    line = services.line_create(actor=finance, budget=budget, name="NA events", team=team)
+    services.phasing_set(actor=finance, line=line, amounts={month(m): D("20000") for m in range(1, 13)})
+    return line
+
+
+@pytest.fixture
+def emea_line(finance, budget, other_team, month):
+    line = services.line_create(actor=finance, budget=budget, name="EMEA", team=other_team)
+    services.phasing_set(actor=finance, line=line, amounts={month(m): D("50000") for m in range(1, 13)})
+    return line
+
+
+def _move(actor, from_line, to_line, month, amount="5000", from_month=3, to_month=3, **kwargs):
+    return services.transfer_request_create(
+        actor=actor,
+        from_line=from_line,
+        from_period=month(from_month),
+        to_line=to_line,
+        to_period=month(to_month),
+        amount=D(amount),
+        reason=kwargs.pop("reason", "Move to events"),
+        **kwargs,
+    )
+
+
+def _approve(finance):
+    workflow_services.task_act(actor=finance, task=my_tasks(finance).get(), action="approve")
+
+
+def test_an_approved_transfer_writes_two_entries_and_the_budget_at_any_date_is_rebuilt(
+    transfer_template, marketer, finance, team_line, events_line, month
+):
+    march_na, march_events = (team_line.pk, month(3).pk), (events_line.pk, month(3).pk)
+    transfer = _move(marketer, team_line, events_line, month, "15000")
+    assert transfer.status == RequestStatus.PENDING
+    assert not BudgetEntry.objects.filter(transfer=transfer).exists()  # nothing moves before approval
+    before = timezone.now()
+    _approve(finance)
+    after = timezone.now()
+    transfer.refresh_from_db()
+    assert transfer.status == RequestStatus.APPROVED
+    assert sorted(BudgetEntry.objects.filter(transfer=transfer).values_list("kind", "amount")) == [
+        (EntryKind.TRANSFER, D("-15000.00")),
+        (EntryKind.TRANSFER, D("15000.00")),
+    ]
+    # The ledger answers "what was the budget then?" on both sides of the move.
+    cells_before = selectors.budget_cells([team_line.pk, events_line.pk], at=before)
+    cells_after = selectors.budget_cells([team_line.pk, events_line.pk], at=after)
+    assert (cells_before[march_na], cells_before[march_events]) == (D("100000.00"), D("20000.00"))
+    assert (cells_after[march_na], cells_after[march_events]) == (D("85000.00"), D("35000.00"))
+    assert AuditEvent.objects.filter(action="transfer.approved", object_id=str(transfer.pk)).exists()
+
+
+def test_approval_is_refused_and_rolled_back_when_the_source_lacks_the_money(
+    transfer_template, marketer, finance, team_line, search_line, events_line, month
+):
+    # NA has 100,000 in March; its sub-line holds 60,000 of it but that is budget, not spend:
+    # available counts allocations, commitments and actuals. Ask for more than the month holds.
+    _move(marketer, team_line, events_line, month, "100000.01")
+    with pytest.raises(ValidationError, match=re.escape("has 100000.00 available, the transfer needs 100000.01")):
+        _approve(finance)
+    transfer = Transfer.objects.get()
+    assert transfer.status == RequestStatus.PENDING
+    assert not BudgetEntry.objects.filter(transfer=transfer).exists()
+    assert my_tasks(finance).get().instance.subject_id == str(transfer.pk)  # still waiting
+
+
+def test_rejection_sets_the_status_and_moves_nothing(
+    transfer_template, marketer, finance, team_line, events_line, month
+):
+    transfer = _move(marketer, team_line, events_line, month)
+    workflow_services.task_act(actor=finance, task=my_tasks(finance).get(), action="reject", comment="No")
+    transfer.refresh_from_db()
+    assert transfer.status == RequestStatus.REJECTED
+    assert not BudgetEntry.objects.filter(transfer=transfer).exists()
+
+
+def test_marketers_move_money_only_between_their_own_teams_lines(
+    transfer_template, marketer, outsider, team_line, events_line, emea_line, month
+):
+    with pytest.raises(PermissionDenied):
+        _move(marketer, team_line, emea_line, month)
+    with pytest.raises(PermissionDenied):
+        _move(outsider, team_line, events_line, month)
+
+
+@pytest.mark.parametrize("who", ["cmo", "ops_admin"])
+def test_only_finance_and_marketers_ask_for_transfers(request, who, transfer_template, team_line, events_line, month):
+    with pytest.raises(PermissionDenied):
+        _move(request.getfixturevalue(who), team_line, events_line, month)
+
+
+def test_finance_moves_between_any_lines(transfer_template, finance, second_finance, team_line, emea_line, month):
+    transfer = _move(finance, emea_line, team_line, month, "1000")
+    _approve(second_finance)  # separation of duties: not the requester
+    transfer.refresh_from_db()
+    assert transfer.status == RequestStatus.APPROVED
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "message"),
+    [("0", "x", "more than zero"), ("-5", "x", "more than zero"), ("10", "  ", "Say why")],
+)
+def test_amount_and_reason_are_required(
+    transfer_template, finance, team_line, events_line, month, amount, reason, message
+):
+    with pytest.raises(ValidationError, match=message):
+        _move(finance, team_line, events_line, month, amount, reason=reason)
+
+
+def test_lines_of_another_budget_version_are_refused(transfer_template, finance, year, team_line, month):
+    other = services.budget_create(actor=finance, fiscal_year=year, name="Reforecast", kind="reforecast")
+    line = services.line_create(actor=finance, budget=other, name="Elsewhere")
+    with pytest.raises(ValidationError, match="same budget version"):
+        _move(finance, team_line, line, month)
+
+
+def test_a_closed_month_refuses_transfers(transfer_template, finance, team_line, events_line, month):
+    planning_services.period_close(actor=finance, period=month(1))
+    with pytest.raises(ValidationError, match="Jan 2026 is closed by finance"):
+        _move(finance, team_line, events_line, month, from_month=1, to_month=2)
+    with pytest.raises(ValidationError, match="Jan 2026 is closed by finance"):
+        _move(finance, team_line, events_line, month, from_month=2, to_month=1)
+
+
+def test_a_month_closed_before_approval_refuses_the_approval(
+    transfer_template, marketer, finance, team_line, events_line, month
+):
+    _move(marketer, team_line, events_line, month, from_month=2, to_month=2)
+    planning_services.period_close(actor=finance, period=month(2))
+    with pytest.raises(ValidationError, match="Feb 2026 is closed"):
+        _approve(finance)
+    assert Transfer.objects.get().status == RequestStatus.PENDING
+
+
+def test_carry_forward_moves_what_is_unspent_by_default(finance, team_line, month, campaign, marketer):
+    services.commitment_create(
+        actor=finance,
+        line=team_line,
+        campaign=campaign,
+        vendor="Agency",
+        reference="PO-1",
+        amount=D("30000"),
+        currency="USD",
+        period=month(4),
+    )
+    before = timezone.now()
+    transfer = services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+    assert (transfer.kind, transfer.status, transfer.amount) == (
+        TransferKind.CARRY_FORWARD,
+        RequestStatus.APPROVED,
+        D("70000.00"),
+    )
+    cells = selectors.budget_cells([team_line.pk])
+    assert (cells[(team_line.pk, month(4).pk)], cells[(team_line.pk, month(6).pk)]) == (
+        D("30000.00"),
+        D("170000.00"),
+    )
+    assert selectors.budget_cells([team_line.pk], at=before)[(team_line.pk, month(6).pk)] == D("100000.00")
+    assert set(BudgetEntry.objects.filter(transfer=transfer).values_list("kind", flat=True)) == {
+        EntryKind.CARRY_FORWARD
+    }
+    assert AuditEvent.objects.filter(action="budget.carry_forward", actor=finance).exists()
+
+
+def test_carry_forward_rules(finance, marketer, team_line, month):
+    with pytest.raises(PermissionDenied):
+        services.carry_forward(actor=marketer, line=team_line, from_period=month(4), to_period=month(6))
+    with pytest.raises(ValidationError, match="later month"):
+        services.carry_forward(actor=finance, line=team_line, from_period=month(6), to_period=month(4))
+    with pytest.raises(ValidationError, match="available"):
+        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("1e6"))
+    planning_services.period_close(actor=finance, period=month(4))
+    with pytest.raises(ValidationError, match="Apr 2026 is closed"):
+        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+    assert not Transfer.objects.exists()
+
+
+def test_carry_forward_of_an_exhausted_month_is_refused(finance, team_line, month):
+    services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
+    with pytest.raises(ValidationError, match="nothing left"):
+        services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
+
+
+def test_budget_at_a_date_before_the_year_started_is_empty(team_line, month):
+    early = timezone.make_aware(datetime.datetime(2000, 1, 1))
+    assert selectors.budget_cells([team_line.pk], at=early) == {}
