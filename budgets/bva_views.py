@@ -42,6 +42,9 @@ class BvaFilterForm(forms.Form):
         data = data.copy()
         if chosen is not None:
             data["budget"] = str(chosen.pk)  # the select shows the version the grid is about
+        # The selects show what the grid shows when a parameter is left out.
+        data.setdefault("group_by", "line")
+        data.setdefault("measure", "actual")
         super().__init__(data)
         self.fields["budget"].queryset = budgets
         self.chosen_budget = chosen

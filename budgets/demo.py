@@ -1,7 +1,9 @@
 """Demo budget: this fiscal year's "FY<year> marketing" with a line per demo team and a sub-line per
 channel the team runs, phased by month with a seasonal shape; a few allocation requests for demo
 campaigns (approved by ``finance``, and ``cmo`` where the template asks; one pending so finance has
-a queue; one rejected with a comment), and two commitments with a PO that a demo invoice quotes.
+a queue; one rejected with a comment), two commitments with a PO that a demo invoice quotes, and
+one reallocation between two na-demand sub-lines (asked by ``nadia``, approved through the "Budget
+transfer" workflow by ``finance`` and ``felix``).
 
 Everything goes through the services (as the campaign owner, finance or the CMO), so the demo also
 exercises workflows and audit. Idempotent: what exists is found by its natural key and skipped.
@@ -16,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from budgets import services
-from budgets.models import AllocationRequest, Budget, BudgetLine, Commitment, RequestStatus
+from budgets.models import AllocationRequest, Budget, BudgetLine, Commitment, RequestStatus, Transfer
 from campaigns.demo import TEAMS as CAMPAIGN_TEAMS
 from campaigns.models import Campaign, CampaignStatus
 from mops.models import Team
@@ -33,6 +35,8 @@ SEASON = [
 SUB_LINE_SHARE = Decimal("0.90")  # the channel sub-lines take 90% of the team's money; 10% is reserve
 JUSTIFICATION = "Demo: media and production for the flight"
 REJECTED_COMMENT = "Not this quarter: the line is needed for the Q4 events."
+TRANSFER_REASON = "Demo: shift budget to the channel that converts better"
+TRANSFER_AMOUNT = Decimal("2000")
 
 
 def seed(log=print) -> int:
@@ -57,6 +61,7 @@ def seed(log=print) -> int:
     created += new_lines
     created += _seed_requests(lines, periods, today, finance, cmo)
     created += _seed_commitments(lines, periods, today, finance)
+    created += _seed_transfer(lines, periods, log)
     log(f"budgets: {budget} with {len(lines)} lines ({created} new rows).")
     return created
 
@@ -219,3 +224,35 @@ def _seed_commitments(lines, periods, today, finance) -> int:
 
 def _invoice_day(period, today) -> datetime.date:
     return min(today, period.end_date)
+
+
+def _seed_transfer(lines, periods, log) -> int:
+    """One approved reallocation between two na-demand sub-lines, in the year's last open month."""
+    from workflows import selectors as workflow_selectors
+    from workflows import services as workflow_services
+
+    if Transfer.objects.filter(reason=TRANSFER_REASON).exists():
+        return 0
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["nadia", "finance", "felix"])}
+    sub_lines = sorted(code for code in lines if code.startswith("na-demand-"))
+    month = next((p for p in reversed(periods) if not p.is_closed), None)
+    if len(users) < 3 or len(sub_lines) < 2 or month is None:
+        log("budgets: demo transfer skipped (users, na-demand sub-lines or an open month missing).")
+        return 0
+    source, target = lines[sub_lines[0]], lines[sub_lines[1]]
+    transfer = services.transfer_request_create(
+        actor=users["nadia"],
+        from_line=source,
+        from_period=month,
+        to_line=target,
+        to_period=month,
+        amount=TRANSFER_AMOUNT,
+        reason=TRANSFER_REASON,
+    )
+    for approver in (users["finance"], users["felix"]):
+        instance = workflow_selectors.open_instance_of(transfer)
+        task = workflow_selectors.my_tasks(approver).filter(instance=instance).first() if instance else None
+        if task is not None:
+            workflow_services.task_act(actor=approver, task=task, action="approve", comment="Demo: agreed.")
+    transfer.refresh_from_db()
+    return 1 + (2 if transfer.status == RequestStatus.APPROVED else 0)

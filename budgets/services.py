@@ -437,6 +437,50 @@ def _check_transfer_funds(transfer: Transfer) -> None:
         )
 
 
+def _check_transfer_tree(transfer: Transfer) -> None:
+    """The hierarchy limits of ``phasing_set`` after the move: the target line's hard parent must
+    still hold at least its children in the target month, and a hard source line at least its own
+    sub-lines in the source month. Call under the budget lock."""
+    moves = {
+        (transfer.from_line_id, transfer.from_period_id): -transfer.amount,
+        (transfer.to_line_id, transfer.to_period_id): transfer.amount,
+    }
+    if transfer.from_line_id == transfer.to_line_id and transfer.from_period_id == transfer.to_period_id:
+        moves = {}
+
+    def after(line_id, period) -> Decimal:
+        return selectors.budget_cells([line_id], period_ids=[period.pk]).get((line_id, period.pk), ZERO) + moves.get(
+            (line_id, period.pk), ZERO
+        )
+
+    def children_after(line_id, period) -> Decimal:
+        kids = selectors.children_cells(line_id).get(period.pk, ZERO)
+        child_ids = set(BudgetLine.objects.filter(parent_id=line_id).values_list("pk", flat=True))
+        return kids + sum((d for (c, p), d in moves.items() if c in child_ids and p == period.pk), ZERO)
+
+    parent = transfer.to_line.parent
+    if parent is not None and not parent.is_soft:
+        period = transfer.to_period
+        siblings_after, parent_total = children_after(parent.pk, period), after(parent.pk, period)
+        if siblings_after > parent_total:
+            raise ValidationError(
+                {
+                    "amount": [
+                        f"{period}: the lines under {parent} would add up to {siblings_after}, "
+                        f"more than its {parent_total}."
+                    ]
+                }
+            )
+    source = transfer.from_line
+    if not source.is_soft:
+        period = transfer.from_period
+        kids, remaining = children_after(source.pk, period), after(source.pk, period)
+        if kids > remaining:
+            raise ValidationError(
+                {"amount": [f"{period}: the sub-lines of {source} already add up to {kids}, more than {remaining}."]}
+            )
+
+
 def transfer_approved(instance) -> None:
     """Workflow callback: write the two ledger entries, if the source still has the money.
 
@@ -451,6 +495,7 @@ def transfer_approved(instance) -> None:
     assert_open(transfer.from_period.start_date, field="from_period")
     assert_open(transfer.to_period.start_date, field="to_period")
     _check_transfer_funds(transfer)
+    _check_transfer_tree(transfer)
     _write_transfer_entries(transfer, actor=None)
     _set_transfer_status(transfer, RequestStatus.APPROVED)
 
@@ -514,6 +559,7 @@ def carry_forward(*, actor, line: BudgetLine, from_period, to_period, amount=Non
             status=RequestStatus.PENDING,
         )
         _check_transfer_funds(transfer)
+        _check_transfer_tree(transfer)
         _write_transfer_entries(transfer, actor=actor)
         _set_transfer_status(transfer, RequestStatus.APPROVED, actor=actor)
         audit(

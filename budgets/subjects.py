@@ -40,6 +40,7 @@ def register() -> None:
             ),
             team_of=lambda t: t.team,
             owner_of=lambda t: t.requested_by,
+            url_of=lambda t: reverse("budgets:transfer-detail", args=[t.pk]),
             on_approved=lambda instance: _services().transfer_approved(instance),
             on_rejected=lambda instance: _services().transfer_status_callback("rejected")(instance),
             on_returned=lambda instance: _services().transfer_status_callback("returned")(instance),

@@ -435,3 +435,9 @@ def test_the_drill_down_lists_what_is_behind_a_cell(client, cmo, org, budget, se
     assert {s.amount for s in response.context["spend"]} == {D("3000.00"), D("7000.00")}
     page = client.get(URL + f"?budget={budget.pk}&group_by=line")
     assert f"key={search_line.pk}&amp;period={month(1).pk}" in page.content.decode()
+
+
+def test_the_filter_selects_show_what_the_grid_shows_by_default(client, cmo, org):
+    client.force_login(cmo)
+    form = client.get(URL).context["form"]
+    assert (form["group_by"].value(), form["measure"].value()) == ("line", "actual")

@@ -82,3 +82,15 @@ def test_a_commitment_is_partly_invoiced(seeded):
     commitment = Commitment.objects.get(reference="PO-DEMO-0001")
     assert SpendEntry.objects.filter(campaign=commitment.campaign, reference=commitment.reference).exists()
     assert Commitment.objects.count() == 2
+
+
+def test_the_demo_transfer_is_approved_by_two_finance_users(seeded):
+    from budgets.models import EntryKind, Transfer
+
+    transfer = Transfer.objects.get(reason=demo.TRANSFER_REASON)
+    assert transfer.status == RequestStatus.APPROVED
+    assert transfer.requested_by.username == "nadia"
+    assert sorted(BudgetEntry.objects.filter(transfer=transfer).values_list("kind", "amount")) == [
+        (EntryKind.TRANSFER, -demo.TRANSFER_AMOUNT),
+        (EntryKind.TRANSFER, demo.TRANSFER_AMOUNT),
+    ]

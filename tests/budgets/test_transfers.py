@@ -220,3 +220,63 @@ def test_carry_forward_of_an_exhausted_month_is_refused(finance, team_line, mont
 def test_budget_at_a_date_before_the_year_started_is_empty(team_line, month):
     early = timezone.make_aware(datetime.datetime(2000, 1, 1))
     assert selectors.budget_cells([team_line.pk], at=early) == {}
+
+
+# --- tree limits (the rules of phasing_set) -------------------------------------------------
+
+
+def test_approval_is_refused_when_the_target_would_overfill_its_hard_parent(
+    transfer_template, marketer, finance, team_line, search_line, events_line, month
+):
+    services.phasing_set(actor=finance, line=team_line, amounts={month(3): D("70000")})
+    _move(marketer, events_line, search_line, month, "15000")
+    with pytest.raises(
+        ValidationError, match=re.escape("Mar 2026: the lines under North America would add up to 75000.00")
+    ):
+        _approve(finance)
+    transfer = Transfer.objects.get()
+    assert transfer.status == RequestStatus.PENDING
+    assert not BudgetEntry.objects.filter(transfer=transfer).exists()
+
+
+def test_approval_is_refused_when_the_source_would_drop_below_its_sub_lines(
+    transfer_template, marketer, finance, team_line, search_line, events_line, month
+):
+    _move(marketer, team_line, events_line, month, "50000")
+    with pytest.raises(
+        ValidationError, match=re.escape("Mar 2026: the sub-lines of North America already add up to 60000.00")
+    ):
+        _approve(finance)
+    assert Transfer.objects.get().status == RequestStatus.PENDING
+    # A soft source may drop below its sub-lines.
+    team_line.is_soft = True
+    team_line.save(update_fields=["is_soft"])
+    _approve(finance)
+    assert Transfer.objects.get().status == RequestStatus.APPROVED
+
+
+def test_moving_money_from_a_parent_to_its_own_sub_line_is_checked_after_the_move(
+    transfer_template, marketer, finance, team_line, search_line, month
+):
+    # The parent's budget includes its sub-lines': 80,000 under 80,000 fits exactly.
+    _move(marketer, team_line, search_line, month, "20000")
+    _approve(finance)
+    assert Transfer.objects.get().status == RequestStatus.APPROVED
+    _move(marketer, team_line, search_line, month, "0.01")
+    with pytest.raises(ValidationError, match=re.escape("Mar 2026: the lines under North America")):
+        _approve(finance)
+
+
+def test_carry_forward_respects_the_tree(finance, team_line, search_line, month):
+    # The parent's whole April would leave its 60,000 of sub-lines uncovered.
+    with pytest.raises(ValidationError, match=re.escape("Apr 2026: the sub-lines of North America")):
+        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+    # The sub-line's June would outgrow its hard parent.
+    with pytest.raises(ValidationError, match=re.escape("Jun 2026: the lines under North America would add up to")):
+        services.carry_forward(
+            actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000.01")
+        )
+    assert not Transfer.objects.exists()
+    services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("40000"))
+    services.carry_forward(actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000"))
+    assert Transfer.objects.count() == 2
