@@ -1,31 +1,20 @@
 """Forms of finance's budget pages: budget versions, lines, the phasing grid, the phasing file and
 commitments. They parse input only; the services validate and write."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 
 from budgets.models import BudgetKind, BudgetLine
 from budgets.phasing import PROFILE_CHOICES
 from campaigns.models import Campaign, Program
+from mops.forms import CrispyFormMixin
 from mops.models import Currency, Team
 from planning.models import Channel, FiscalYear, Period
 
 _MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": settings.MONEY_DECIMAL_PLACES}
 
 
-class _Crispy:
-    submit_label = "Save"
-    submit_name = "submit"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit(self.submit_name, self.submit_label))
-
-
-class BudgetForm(_Crispy, forms.Form):
+class BudgetForm(CrispyFormMixin, forms.Form):
     submit_label = "Create budget version"
 
     fiscal_year = forms.ModelChoiceField(queryset=FiscalYear.objects.order_by("-year"))
@@ -38,7 +27,7 @@ class BudgetForm(_Crispy, forms.Form):
         self.helper.form_action = "?action=budget"
 
 
-class LineForm(_Crispy, forms.Form):
+class LineForm(CrispyFormMixin, forms.Form):
     submit_label = "Add line"
 
     parent = forms.ModelChoiceField(queryset=BudgetLine.objects.none(), required=False, empty_label="(top level)")
@@ -55,7 +44,7 @@ class LineForm(_Crispy, forms.Form):
         self.helper.form_action = f"?action=line&budget={budget.pk}" if budget else ""
 
 
-class PhasingForm(_Crispy, forms.Form):
+class PhasingForm(CrispyFormMixin, forms.Form):
     """One amount per month of the year; ``periods`` decides the fields (``m<period id>``)."""
 
     submit_label = "Save phasing"
@@ -84,7 +73,7 @@ class PhasingForm(_Crispy, forms.Form):
         return {p: self.cleaned_data[self.key(p)] for p in self.periods if not p.is_closed}
 
 
-class SpreadForm(_Crispy, forms.Form):
+class SpreadForm(CrispyFormMixin, forms.Form):
     submit_label = "Spread over the open months"
     submit_name = "spread"
 
@@ -93,13 +82,13 @@ class SpreadForm(_Crispy, forms.Form):
     note = forms.CharField(max_length=200, required=False)
 
 
-class PhasingUploadForm(_Crispy, forms.Form):
+class PhasingUploadForm(CrispyFormMixin, forms.Form):
     submit_label = "Upload phasing"
 
     file = forms.FileField(help_text="CSV or XLSX in the download's layout: code, name, parent code, YYYY-MM…")
 
 
-class CommitmentForm(_Crispy, forms.Form):
+class CommitmentForm(CrispyFormMixin, forms.Form):
     submit_label = "Add commitment"
 
     line = forms.ModelChoiceField(queryset=BudgetLine.objects.none())

@@ -17,6 +17,7 @@ from budgets.permissions import (
     lines_visible_to,
 )
 from mops.errors import Conflict
+from mops.forms import add_service_errors
 from mops.money import money
 from planning.selectors import current_fiscal_year
 
@@ -29,11 +30,6 @@ def _require_view(user):
 def _require_manage(user):
     if not can_manage_budgets(user):
         raise PermissionDenied("Only finance can change budgets.")
-
-
-def _add_errors(form, error: ValidationError):
-    for name, errs in getattr(error, "message_dict", {None: error.messages}).items():
-        form.add_error(name if name in form.fields else None, errs)
 
 
 def _chosen_budget(request):
@@ -73,7 +69,7 @@ def home(request):
                 try:
                     created = services.budget_create(actor=request.user, **budget_form.cleaned_data)
                 except ValidationError as error:
-                    _add_errors(budget_form, error)
+                    add_service_errors(budget_form, error)
                 else:
                     messages.success(request, f"Budget “{created}” created; it is now the current version.")
                     return redirect(f"{reverse('budgets:home')}?budget={created.pk}")
@@ -83,7 +79,7 @@ def home(request):
                 try:
                     line = services.line_create(actor=request.user, budget=budget, **line_form.cleaned_data)
                 except ValidationError as error:
-                    _add_errors(line_form, error)
+                    add_service_errors(line_form, error)
                 else:
                     messages.success(request, f"Line “{line}” added; now phase it by month.")
                     return redirect("budgets:phasing", pk=line.pk)
@@ -155,7 +151,7 @@ def line_phasing(request, pk):
             try:
                 result = services.phasing_set(actor=request.user, line=line, amounts=amounts, note=note)
             except ValidationError as error:
-                _add_errors(target_form, error)
+                add_service_errors(target_form, error)
             else:
                 for warning in result.warnings:
                     messages.warning(request, warning)
@@ -245,7 +241,7 @@ def commitments(request):
             try:
                 commitment = services.commitment_create(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Commitment {commitment.reference} recorded.")
                 return redirect("budgets:commitments")

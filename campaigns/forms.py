@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from campaigns import attachments, selectors, utm
 from campaigns.models import RESULT_MEASURES, AttachmentKind, Campaign, CampaignStatus, FactSource, ImportBatch
+from mops.forms import CrispyFormMixin
 from mops.models import Currency
 from planning.permissions import (
     channels_visible_to,
@@ -23,15 +24,6 @@ from planning.permissions import (
 )
 
 ZERO = Decimal(0)
-
-
-class _Crispy:
-    submit_label = "Save"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", self.submit_label))
 
 
 class _SecondarySubmit(Submit):
@@ -268,7 +260,7 @@ class CampaignForm(forms.ModelForm):
         return data
 
 
-class TacticForm(_Crispy, forms.Form):
+class TacticForm(CrispyFormMixin, forms.Form):
     submit_label = "Add tactic"
     name = forms.CharField(max_length=160)
     channel = forms.ModelChoiceField(queryset=None, required=False, empty_label="Campaign's channel")
@@ -280,7 +272,7 @@ class TacticForm(_Crispy, forms.Form):
         self.helper.form_tag = False
 
 
-class AttachmentForm(_Crispy, forms.Form):
+class AttachmentForm(CrispyFormMixin, forms.Form):
     """A file for the campaign page's "Files" section; the type and size checks are the service's."""
 
     submit_label = "Upload"
@@ -297,7 +289,7 @@ class AttachmentForm(_Crispy, forms.Form):
 # --- spend ------------------------------------------------------------------------------------
 
 
-class SpendForm(_Crispy, forms.Form):
+class SpendForm(CrispyFormMixin, forms.Form):
     """One spend entry: an invoice line or a day of platform cost, in its own currency."""
 
     submit_label = "Log spend"
@@ -419,7 +411,7 @@ IMPORT_FORMATS = [
 ]
 
 
-class ImportUploadForm(_Crispy, forms.Form):
+class ImportUploadForm(CrispyFormMixin, forms.Form):
     submit_label = "Upload and check"
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
@@ -442,7 +434,7 @@ class ImportUploadForm(_Crispy, forms.Form):
 SKIP = "skip"
 
 
-class ImportMappingForm(_Crispy, forms.Form):
+class ImportMappingForm(CrispyFormMixin, forms.Form):
     """Each campaign name or id in the file that matches no campaign → one of the user's campaigns,
     or skip its rows. The choice is remembered as an alias for the next import from that source."""
 

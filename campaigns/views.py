@@ -32,11 +32,7 @@ from campaigns.models import Campaign, CampaignStatus, ImportStatus
 from campaigns.permissions import can_edit_campaign, can_view_campaigns, spend_visible_to
 from mops.errors import Conflict
 from mops.figures import to_html
-
-
-def _add_errors(form, error: ValidationError):
-    for field, errs in getattr(error, "message_dict", {None: error.messages}).items():
-        form.add_error(field if field in form.fields else None, errs)
+from mops.forms import add_service_errors
 
 
 def _require_area(user):
@@ -103,7 +99,7 @@ def campaign_create(request):
         try:
             campaign = services.campaign_create(actor=request.user, team=team, **fields)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Campaign “{campaign.name}” created as a draft.")
             return redirect("campaigns:campaign-detail", pk=campaign.pk)
@@ -121,7 +117,7 @@ def campaign_edit(request, pk):
             if changes:
                 campaign = services.campaign_update(actor=request.user, campaign=campaign, **changes)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Campaign saved." if changes else "Nothing changed.")
             return redirect("campaigns:campaign-detail", pk=campaign.pk)
@@ -276,7 +272,7 @@ def spend_log(request, pk):
         try:
             entry = services.spend_log(actor=request.user, campaign=campaign, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Spend of {entry.amount} {entry.currency} on {entry.date:%d %b %Y} logged.")
             return redirect("campaigns:spend-log", pk=campaign.pk)
@@ -314,7 +310,7 @@ def spend_edit(request, entry_id):
             if changes:
                 services.spend_update(actor=request.user, entry=entry, **changes)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Spend entry saved." if changes else "Nothing changed.")
             return redirect("campaigns:spend-log", pk=campaign.pk)
@@ -371,7 +367,7 @@ def results_log(request, pk):
                     try:
                         outcome = services.results_log(actor=request.user, campaign=campaign, date=form.day, **measures)
                     except ValidationError as error:
-                        _add_errors(form, error)
+                        add_service_errors(form, error)
                     else:
                         counts[outcome.outcome] += 1
                 if any(form.errors for form in formset.forms):
@@ -488,7 +484,7 @@ def import_upload(request):
                 format=form.cleaned_data["format"] or None,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"“{batch.filename}” uploaded and checked.")
             return redirect("campaigns:import-detail", pk=batch.pk)
@@ -543,7 +539,7 @@ def import_map(request, pk):
         try:
             imports.import_map(actor=request.user, batch=batch, mapping=form.mapping())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Mapping saved; it is remembered for the next file from this source.")
             return redirect("campaigns:import-detail", pk=pk)

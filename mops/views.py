@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mops import permissions as policy
 from mops import selectors, services
-from mops.forms import FxRateForm, MembershipForm, TeamForm
+from mops.forms import FxRateForm, MembershipForm, TeamForm, add_service_errors
 from mops.health import health
 from mops.models import AuditEvent, Membership
 from mops.roles import LANDING_URLS, Role, has_role
@@ -40,14 +40,6 @@ def _forbid_unless(allowed: bool, message: str):
         raise PermissionDenied(message)
 
 
-def _add_errors(form, error: ValidationError):
-    if hasattr(error, "message_dict"):
-        for field, errs in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
-
-
 @require_http_methods(["GET", "POST"])
 def team_list(request):
     can_manage = policy.can_manage_teams(request.user)
@@ -58,7 +50,7 @@ def team_list(request):
             try:
                 team = services.team_create(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Team “{team.name}” created.")
                 return redirect("mops:team-detail", slug=team.slug)
@@ -128,7 +120,7 @@ def fx_list(request):
                     source=data["source"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(
                     request, f"Rate for {fx.currency_id} on {fx.date:%Y-%m-%d} set to {fx.rate.normalize()}."

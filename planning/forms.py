@@ -1,22 +1,12 @@
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import get_user_model
 
+from mops.forms import CrispyFormMixin
 from planning.kpis import Kpi
 from planning.models import Channel, Objective, Region, Segment
 
 
-class _Crispy:
-    submit_label = "Save"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", self.submit_label))
-
-
-class ChannelForm(_Crispy, forms.ModelForm):
+class ChannelForm(CrispyFormMixin, forms.ModelForm):
     submit_label = "Add channel"
 
     class Meta:
@@ -29,7 +19,7 @@ class ChannelForm(_Crispy, forms.ModelForm):
         self.fields["slug"].required = False
 
 
-class RegionForm(_Crispy, forms.ModelForm):
+class RegionForm(CrispyFormMixin, forms.ModelForm):
     submit_label = "Add region"
 
     class Meta:
@@ -42,7 +32,7 @@ class RegionForm(_Crispy, forms.ModelForm):
         self.fields["code"].required = False
 
 
-class SegmentForm(_Crispy, forms.ModelForm):
+class SegmentForm(CrispyFormMixin, forms.ModelForm):
     submit_label = "Add product or segment"
 
     class Meta:
@@ -55,7 +45,7 @@ class SegmentForm(_Crispy, forms.ModelForm):
         self.fields["code"].required = False
 
 
-class ObjectiveForm(_Crispy, forms.ModelForm):
+class ObjectiveForm(CrispyFormMixin, forms.ModelForm):
     submit_label = "Save objective"
 
     class Meta:
@@ -67,7 +57,7 @@ class ObjectiveForm(_Crispy, forms.ModelForm):
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
 
 
-class TargetsForm(_Crispy, forms.Form):
+class TargetsForm(CrispyFormMixin, forms.Form):
     """One KPI's targets for each month of the objective's fiscal year (blank = no target)."""
 
     submit_label = "Save targets"

@@ -5,15 +5,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mops.errors import Conflict
+from mops.forms import add_service_errors
 from planning import permissions as policy
 from planning import selectors, services
 from planning.forms import ChannelForm, ObjectiveForm, RegionForm, SegmentForm, TargetsForm
 from planning.models import FiscalYear, Period
-
-
-def _add_errors(form, error: ValidationError):
-    for field, errs in getattr(error, "message_dict", {None: error.messages}).items():
-        form.add_error(field if field in form.fields else None, errs)
 
 
 @require_GET
@@ -77,7 +73,7 @@ def taxonomy(request):
             try:
                 obj = create(actor=request.user, **data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"“{obj}” added.")
                 return redirect("planning:taxonomy")
@@ -102,7 +98,7 @@ def objective_create(request):
         try:
             objective = services.objective_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Objective “{objective}” created; now set its targets.")
             return redirect("planning:objective-detail", pk=objective.pk)
@@ -128,7 +124,7 @@ def objective_detail(request, pk):
                     actor=request.user, objective=objective, kpi=form.cleaned_data["kpi"], values=form.values()
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, "Targets saved.")
                 return redirect("planning:objective-detail", pk=objective.pk)

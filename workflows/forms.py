@@ -3,14 +3,12 @@
 
 from decimal import Decimal
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from mops.forms import CrispyFormMixin
 from mops.models import Currency, Membership, Team
 from mops.permissions import is_ops_admin
 from mops.roles import Role
@@ -36,26 +34,6 @@ class UserChoiceField(forms.ModelChoiceField):
         return f"{full_name} ({obj.username})" if full_name else obj.username
 
 
-class ServiceErrorsMixin:
-    """``form.add_service_error(error)``: a service's ValidationError onto the form's fields."""
-
-    def add_service_error(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
-
-
-class _CrispyForm(ServiceErrorsMixin):
-    submit_label = "Save"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", self.submit_label))
-
-
 def _comment_field(required=False, label="Comment"):
     return forms.CharField(required=required, label=label, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -75,13 +53,13 @@ class TaskFilterForm(forms.Form):
         self.fields["subject_type"].choices = [("", "Any subject"), *registry.choices()]
 
 
-class ActionForm(ServiceErrorsMixin, forms.Form):
+class ActionForm(forms.Form):
     """The comment of a decision; the action is the button pressed (rendered by the template)."""
 
     comment = _comment_field()
 
 
-class ReassignForm(ServiceErrorsMixin, forms.Form):
+class ReassignForm(forms.Form):
     to_user = UserChoiceField(queryset=active_users(), label="Give this step to")
     comment = _comment_field()
 
@@ -90,7 +68,7 @@ class ReassignForm(ServiceErrorsMixin, forms.Form):
         self.fields["to_user"].queryset = active_users()
 
 
-class CommentForm(ServiceErrorsMixin, forms.Form):
+class CommentForm(forms.Form):
     """Resubmit or cancel a workflow: an optional comment."""
 
     comment = _comment_field()
@@ -99,7 +77,7 @@ class CommentForm(ServiceErrorsMixin, forms.Form):
 # --- templates ------------------------------------------------------------------------------
 
 
-class TemplateForm(ServiceErrorsMixin, forms.Form):
+class TemplateForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     subject_type = forms.ChoiceField(label="Runs on", help_text="What kind of subject this workflow approves.")
@@ -247,7 +225,7 @@ class PreviewForm(forms.Form):
 # --- requests -------------------------------------------------------------------------------
 
 
-class RequestForm(_CrispyForm, forms.Form):
+class RequestForm(CrispyFormMixin, forms.Form):
     submit_label = "Send for approval"
     template = forms.ModelChoiceField(queryset=WorkflowTemplate.objects.none(), label="Approval process")
     title = forms.CharField(max_length=200)
@@ -274,7 +252,7 @@ class RequestForm(_CrispyForm, forms.Form):
 # --- delegations ----------------------------------------------------------------------------
 
 
-class DelegationForm(_CrispyForm, forms.Form):
+class DelegationForm(CrispyFormMixin, forms.Form):
     submit_label = "Delegate"
     delegator = UserChoiceField(queryset=active_users(), label="Steps waiting for")
     delegate = UserChoiceField(queryset=active_users(), label="May be acted on by")

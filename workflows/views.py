@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mops.errors import Conflict
+from mops.forms import add_service_errors
 from workflows import forms, registry, selectors, services, subjects
 from workflows import permissions as policy
 from workflows.models import (
@@ -167,7 +168,7 @@ def task_detail(request, pk):
         try:
             services.task_act(actor=request.user, task=task, action=action, comment=form.cleaned_data["comment"])
         except ValidationError as error:
-            form.add_service_error(error)
+            add_service_errors(form, error)
         except Conflict as conflict:
             messages.error(request, str(conflict))
             return redirect("workflows:task-detail", pk=task.pk)
@@ -187,7 +188,7 @@ def task_reassign(request, pk):
         try:
             services.task_reassign(actor=request.user, task=task, to_user=to_user, comment=form.cleaned_data["comment"])
         except ValidationError as error:
-            form.add_service_error(error)
+            add_service_errors(form, error)
         except Conflict as conflict:
             messages.error(request, str(conflict))
             return redirect("workflows:task-detail", pk=task.pk)
@@ -238,12 +239,12 @@ def _latest_version_or_404(slug) -> WorkflowTemplate:
 def _split_template_errors(form, error: ValidationError) -> list[str]:
     """The services' "Step N: …" messages (shown above the rows); anything else onto the form."""
     if not hasattr(error, "error_dict"):
-        form.add_service_error(error)
+        add_service_errors(form, error)
         return []
     errors = dict(error.message_dict)
     step_errors = errors.pop("steps", [])
     if errors:
-        form.add_service_error(ValidationError(errors))
+        add_service_errors(form, ValidationError(errors))
     return step_errors
 
 
@@ -424,7 +425,7 @@ def request_create(request):
                 currency=data["currency"].code if data["currency"] else "",
             )
         except ValidationError as error:
-            form.add_service_error(error)
+            add_service_errors(form, error)
         except PermissionDenied as denied:
             form.add_error(None, str(denied))
         else:
@@ -458,7 +459,7 @@ def delegation_list(request):
         try:
             delegation = services.delegation_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_service_error(error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Delegation saved: {delegation}.")
             return redirect("workflows:delegation-list")
