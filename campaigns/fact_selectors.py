@@ -8,23 +8,26 @@ from campaigns.models import ResultFact, SpendEntry
 from mops.money import MoneyField
 
 
-def _total(model, measure: str, output_field):
-    per_campaign = (
-        model.objects.filter(campaign=OuterRef("pk"))
+def sum_per(model, measure: str, output_field, *, key: str = "campaign"):
+    """A correlated subquery: the sum of one measure of ``model``'s facts whose ``key`` is the outer
+    row. Each fact table is summed in its own subquery, so spend and results never join (a join
+    would multiply rows)."""
+    per_row = (
+        model.objects.filter(**{key: OuterRef("pk")})
         .order_by()
-        .values("campaign")  # GROUP BY campaign: one row, the campaign's sum
+        .values(key)  # GROUP BY key: one row, the outer row's sum
         .annotate(total=Sum(measure))
         .values("total")
     )
-    return Coalesce(Subquery(per_campaign, output_field=output_field), Value(0), output_field=output_field)
+    return Coalesce(Subquery(per_row, output_field=output_field), Value(0), output_field=output_field)
 
 
 def with_totals(campaigns: QuerySet) -> QuerySet:
     """``campaigns`` annotated with ``spend_base`` (base currency), ``leads``, ``pipeline`` and ``revenue``."""
     money: DecimalField = MoneyField()
     return campaigns.annotate(
-        spend_base=_total(SpendEntry, "amount_base", money),
-        leads=_total(ResultFact, "leads", IntegerField()),
-        pipeline=_total(ResultFact, "pipeline", money),
-        revenue=_total(ResultFact, "revenue", money),
+        spend_base=sum_per(SpendEntry, "amount_base", money),
+        leads=sum_per(ResultFact, "leads", IntegerField()),
+        pipeline=sum_per(ResultFact, "pipeline", money),
+        revenue=sum_per(ResultFact, "revenue", money),
     )

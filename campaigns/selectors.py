@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 
-from campaigns.fact_selectors import with_totals
+from campaigns.fact_selectors import sum_per, with_totals
 from campaigns.models import Campaign, CampaignAttachment, FactSource, ImportBatch, ResultFact, SpendEntry, Tactic
 from campaigns.permissions import campaigns_visible_to, team_ids_of
 from mops.models import AuditEvent
@@ -21,14 +21,6 @@ _MONEY = MoneyField()
 
 
 # --- the campaign list ------------------------------------------------------------------------
-
-
-def _sum_of(facts: QuerySet, measure: str, output_field, *, key: str = "campaign"):
-    """A correlated subquery summing one measure of the facts whose ``key`` is the outer row. Each
-    fact table is summed in its own subquery, so spend and results never join (a join would
-    multiply rows)."""
-    total = facts.filter(**{key: OuterRef("pk")}).order_by().values(key).annotate(total=Sum(measure)).values("total")
-    return Coalesce(Subquery(total, output_field=output_field), Value(0), output_field=output_field)
 
 
 SORTS = {
@@ -235,7 +227,7 @@ def _as_date(value) -> datetime.date:
 def tactics_of(campaign: Campaign) -> QuerySet[Tactic]:
     """The campaign's tactics with what was spent on each."""
     return campaign.tactics.select_related("channel").annotate(
-        spend_base=_sum_of(SpendEntry.objects.all(), "amount_base", _MONEY, key="tactic")
+        spend_base=sum_per(SpendEntry, "amount_base", _MONEY, key="tactic")
     )
 
 

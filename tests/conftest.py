@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from mops.celery import app as celery_app
 from mops.roles import Role
 from tests.factories import TeamFactory, UserFactory
+from tests.needs import needs_postgresql  # noqa: F401 — a fixture for every test module
 
 # pytest-django's live_server runs in a thread while Playwright's sync API holds an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import needs
+
 CHROMIUM = Path(os.environ.get("MOPS_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -13,9 +15,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def browser_type_launch_args(browser_type_launch_args):
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's 'chromium' package (make test does this as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        needs.skip_or_fail(message)
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),

@@ -4,7 +4,6 @@ of: the budget row lock serialises them, one is approved, the other is refused â
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from budgets import services
 from budgets.models import Allocation, AllocationRequest, RequestStatus
@@ -14,9 +13,7 @@ from workflows.models import StepTask
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs PostgreSQL: concurrent connections and row locks"
-    ),
+    pytest.mark.usefixtures("needs_postgresql"),
 ]
 
 

@@ -22,6 +22,7 @@ from campaigns.models import CampaignAlias, ImportBatch, ImportStatus, ResultFac
 from mops.models import AuditEvent
 from planning import services as planning_services
 from planning.models import Period
+from tests import needs
 from tests.factories import CampaignFactory, FxRateFactory
 
 pytestmark = pytest.mark.django_db
@@ -557,8 +558,7 @@ def _mixed_rows(codes, days, *, bump: int = 0):
 def test_the_staging_table_path_writes_and_counts_as_the_python_path(commit_mode, marketer, team, run, monkeypatch):
     """PostgreSQL writes through a COPY-filled staging table; the row-by-row comparison in Python
     (SQLite's path) must give the same facts, counts and announced changes."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the staging table is PostgreSQL's")
+    needs.postgresql("the staging table is PostgreSQL's")
     from campaigns.imports import checking, writing
 
     monkeypatch.setattr(checking, "CHUNK", 37)  # several chunks, campaign-days split across them
@@ -617,8 +617,7 @@ def test_the_command_prints_bad_rows_and_fails(marketer, campaign):
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_while_an_all_or_nothing_import_runs(marketer, team, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("progress over a second connection is PostgreSQL's")
+    needs.postgresql("progress over a second connection is PostgreSQL's")
     from django.db import connections
 
     from campaigns import imports

@@ -21,10 +21,7 @@ from workflows.states import TransitionConflict
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: concurrent connections and row locks (SQLite serialises whole-database writes)",
-    ),
+    pytest.mark.usefixtures("needs_postgresql"),
 ]
 
 
