@@ -22,7 +22,7 @@ test: setup chromium
 
 ## bench: run the benchmark scripts in bench/ and print their figures
 bench: setup
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## lint: ruff lint and format check
 lint: setup

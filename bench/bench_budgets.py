@@ -10,59 +10,17 @@ Prints milliseconds and query counts; asserts nothing about time.
 """
 
 import datetime
-import os
-import statistics
-import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-_tmp = tempfile.mkdtemp(prefix="mops-bench-")
-os.environ.update(
-    DEBUG="false", SECRET_KEY="bench-" + "x" * 50, MOPS_VAR_DIR=_tmp, STATIC_ROOT=_tmp, ALLOWED_HOSTS="testserver"
-)
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mops.settings")
+from benchkit import count_queries, setup, timed
 
-
-def _ensure_postgres_database(url: str) -> None:
-    """CREATE DATABASE when the bench database does not exist yet."""
-    from urllib.parse import urlparse
-
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-if os.environ.get("BENCH_DATABASE_URL", "").startswith("postgres"):
-    _ensure_postgres_database(os.environ["BENCH_DATABASE_URL"])
-
-import django  # noqa: E402
-
-django.setup()
+setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the demo's notifications
 LINES, CAMPAIGNS, COMMITMENTS = 5_000, 2_000, 5_000
 SYNTHETIC_YEAR = 2031
 BENCH_BUDGET = "Bench synthetic budget"
@@ -74,22 +32,6 @@ def is_postgres() -> bool:
 
 def spend_count() -> int:
     return 1_000_000 if is_postgres() else 100_000
-
-
-def timed(fn, repeat):
-    samples, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000, max(samples) * 1000, result
-
-
-def count_queries(fn) -> int:
-    queries = []
-    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
-        fn()
-    return len(queries)
 
 
 def build_synthetic():

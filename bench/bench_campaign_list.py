@@ -9,22 +9,13 @@ Prints figures; asserts only that the query count is the same for every page siz
 """
 
 import datetime
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-_tmp = tempfile.mkdtemp(prefix="mops-bench-")
-os.environ.update(
-    DEBUG="false", SECRET_KEY="bench-" + "x" * 50, MOPS_VAR_DIR=_tmp, STATIC_ROOT=_tmp, ALLOWED_HOSTS="testserver"
-)
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mops.settings")
+from benchkit import setup
+
+setup()
 
 CAMPAIGNS, TEAMS, CHANNELS = 10_000, 40, 10
 RESULT_DAYS, SPEND_DAYS = 20, 5  # per campaign: 200,000 result rows, 50,000 spend rows
@@ -32,41 +23,10 @@ FIRST_DAY = datetime.date(2025, 1, 1)
 REPEAT = 15
 
 
-def ensure_postgres_database(url: str) -> None:
-    """CREATE DATABASE when the bench database does not exist yet (as bench_imports.py)."""
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    params = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": parts.username or "postgres",
-        "password": parts.password,
-    }
-    conn = psycopg2.connect(dbname="postgres", **{k: v for k, v in params.items() if v})
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-if os.environ["DATABASE_URL"].startswith("postgres"):
-    ensure_postgres_database(os.environ["DATABASE_URL"])
-
-import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-
-settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
-settings.SECURE_SSL_REDIRECT = False
 
 
 def setup_data():

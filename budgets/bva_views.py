@@ -1,25 +1,21 @@
 """Budget vs actual: the grid by group and month (finance and the CMO), its drill-down to the rows
 behind a cell, and CSV/XLSX downloads of exactly the grid shown."""
 
-import csv
-import io
-from decimal import Decimal
-
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
 from budgets import selectors
 from budgets.permissions import budgets_visible_to, can_view_budgets
+from mops import exports
 from planning.models import Period
 from planning.selectors import current_fiscal_year
 
 GROUP_CHOICES = [(g, g.capitalize()) for g in selectors.GROUPINGS]
 MEASURE_CHOICES = [(m, m.capitalize()) for m in selectors.MEASURES]
-_FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 class BvaFilterForm(forms.Form):
@@ -69,50 +65,6 @@ def _require_view(user):
         raise PermissionDenied("Budget vs actual is for finance and the CMO.")
 
 
-def _neutralise(value):
-    """A text cell a spreadsheet would read as a formula starts with a quote instead."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def _text(value) -> str:
-    """A grid value as the page and the CSV show it."""
-    if value is None:
-        return "—"
-    return str(value)
-
-
-def _csv(header, rows, filename) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([_neutralise(h) for h in header])
-    for row in rows:
-        writer.writerow([_neutralise(v) if isinstance(v, str) else _text(v) for v in row])
-    return response
-
-
-def _xlsx(header, rows, filename) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Budget vs actual")
-    sheet.append([_neutralise(h) for h in header])
-    for row in rows:
-        # Money and ratios stay numbers (Decimal → float only here, at the spreadsheet boundary).
-        sheet.append(
-            [_neutralise(v) if isinstance(v, str) else (float(v) if isinstance(v, Decimal) else "—") for v in row]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    response = HttpResponse(
-        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
-
-
 @require_GET
 def bva(request):
     """The grid: rows = groups, columns = the chosen measure by month, then every measure for the range."""
@@ -132,10 +84,8 @@ def bva(request):
         header, rows = selectors.bva_table(report, params["measure"])
         filename = f"budget-vs-actual-{budget.fiscal_year.year}-v{budget.version}-{params['group_by']}"
         fmt = request.GET.get("format", "")
-        if fmt == "csv":
-            return _csv(header, rows, filename)
-        if fmt == "xlsx":
-            return _xlsx(header, rows, filename)
+        if fmt in exports.FORMATS:
+            return exports.table_response(header, rows, filename=filename, fmt=fmt, sheet="Budget vs actual")
     grid = []
     if report is not None:
         keys = [r.key for r in report.rows] + [None]

@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgets import selectors
+from budgets import hooks, selectors
 from budgets.models import (
     AllocationRequest,
     AllocationRequestMonth,
@@ -255,6 +255,7 @@ def allocation_approved(instance) -> None:
             for month in request.months.all()
         ]
     )
+    hooks.budget_changed_on_commit([request.line_id])
     _set_request_status(request, RequestStatus.APPROVED)
 
 
@@ -324,6 +325,7 @@ def commitment_close(*, actor, commitment: Commitment) -> Commitment:
         )
         if not updated:
             raise Conflict("This commitment is already closed.")
+        hooks.budget_changed_on_commit([commitment.line_id])
         audit(
             actor=actor,
             action="commitment.close",
@@ -398,6 +400,7 @@ def _write_transfer_entries(transfer: Transfer, *, actor) -> list[BudgetEntry]:
     kind = EntryKind.CARRY_FORWARD if transfer.kind == TransferKind.CARRY_FORWARD else EntryKind.TRANSFER
     now = timezone.now()
     note = f"Transfer #{transfer.pk}"
+    hooks.budget_changed_on_commit([transfer.from_line_id, transfer.to_line_id])
     return BudgetEntry.objects.bulk_create(
         [
             BudgetEntry(

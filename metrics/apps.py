@@ -6,3 +6,8 @@ class MetricsConfig(AppConfig):
 
     name = "metrics"
     verbose_name = "Metrics"
+
+    def ready(self):
+        from metrics import receivers
+
+        receivers.connect()

@@ -1,1 +1,40 @@
-"""Celery tasks of metrics. None yet."""
+"""Celery tasks of metrics: the debounced incremental refresh, the every-minute sweep that catches
+marks whose task never ran (broker down), the nightly rebuild that checks the incremental path, and
+the weekly e-mail report."""
+
+import logging
+
+from celery import shared_task
+
+from metrics import marks, report, services
+from mops.celery import transient_retry_options
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(**transient_retry_options())
+def refresh_rollups() -> dict:
+    """Fold pending dirty marks into the rollups. Safe to run twice or concurrently: marks are folded
+    in once each, and a run that dies leaves them for the next."""
+    marks.clear_scheduled()
+    run = services.refresh_pending()
+    if run is None:
+        return {"marks": 0}
+    return {"marks": run.marks, "campaigns": run.campaigns, "budget_lines": run.budget_lines, "ms": run.duration_ms}
+
+
+@shared_task(**transient_retry_options())
+def rebuild_rollups() -> dict:
+    run = services.rebuild_all(compare=True)
+    if not run.agreed:
+        log.error("Nightly rollup rebuild: %s rows differed from the incrementally kept ones.", run.differences)
+    return {"agreed": run.agreed, "differences": run.differences, "ms": run.duration_ms}
+
+
+# No automatic retries: after a partial SMTP failure a retry would mail the first recipients again.
+# Not idempotent per week either (metrics.report): each run is one mailing to every recipient.
+@shared_task(time_limit=300, soft_time_limit=270)
+def send_weekly_report() -> int:
+    """Send the weekly report of the last full week to every active CMO and finance user; returns
+    how many messages were sent."""
+    return report.send()

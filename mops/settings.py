@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from mops.env import env_bool, env_currency, env_int, env_list, env_str
@@ -241,7 +242,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Overdue steps: marked and reminded (at most once a day each); hourly so a step is caught soon.
     "workflows-sla-sweep": {"task": "workflows.tasks.sla_sweep", "schedule": 3600.0},
+    # Rollups: catch marks whose refresh never ran (broker down), and the nightly check-and-rebuild.
+    "metrics-refresh-sweep": {"task": "metrics.tasks.refresh_rollups", "schedule": 60.0},
+    "metrics-nightly-rebuild": {"task": "metrics.tasks.rebuild_rollups", "schedule": crontab(hour=2, minute=30)},
+    # The headline numbers by e-mail to the CMO and finance, Monday morning.
+    "metrics-weekly-report": {
+        "task": "metrics.tasks.send_weekly_report",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+    },
 }
+# Milliseconds between a change and its rollup refresh; changes within it share one task run.
+METRICS_REFRESH_DELAY_MS = env_int("METRICS_REFRESH_DELAY_MS", 500, min_value=0, max_value=60_000)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LANDINGS = [
     ("marketer", "/campaigns/", "Campaigns"),
-    ("cmo", "/metrics/", "Marketing dashboard"),
+    ("cmo", "/metrics/cmo/", "CMO dashboard"),
     ("finance", "/budgets/", "Budgets"),
     ("opsadmin", "/ops/", "Ops admin"),
 ]
@@ -42,7 +42,7 @@ def test_cmo_dashboard_draws_its_plotly_figure_offline(watched_page, live_server
     page.fill("#id_username", "cmo")
     page.fill("#id_password", "demo")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/metrics/")
+    page.wait_for_url(f"{live_server.url}/metrics/cmo/")
     page.wait_for_selector(".js-plotly-plot .main-svg")
     assert page.locator(".js-plotly-plot .bars path").count() > 0
     assert page.problems == []

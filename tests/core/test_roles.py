@@ -71,7 +71,24 @@ def test_home_sends_each_role_to_its_landing_page(client, role, landing):
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response.url == reverse(landing)
-    assert client.get(response.url).status_code == 200
+    assert client.get(response.url, follow=True).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "dashboard"),
+    [
+        (Role.CMO, "metrics:cmo"),
+        (Role.FINANCE, "metrics:finance"),
+        (Role.MARKETER, "metrics:marketer"),
+        (Role.OPS_ADMIN, "metrics:ops"),
+    ],
+)
+def test_dashboards_send_each_role_to_its_own(client, role, dashboard):
+    client.force_login(UserFactory(roles=[role]))
+    response = client.get(reverse("metrics:dashboard"))
+    assert response.status_code == 302
+    assert response.url == reverse(dashboard)
 
 
 @pytest.mark.django_db
@@ -89,7 +106,7 @@ def test_a_user_without_a_role_is_told_to_ask_for_one(client):
         (Role.MARKETER, ["Campaigns", "Dashboards"], ["Budgets", "Ops admin", "FX rates"]),
         (Role.FINANCE, ["Budgets", "FX rates", "Dashboards", "Campaigns"], ["Ops admin"]),
         (Role.CMO, ["Campaigns", "Budgets", "Dashboards", "FX rates"], ["Ops admin"]),
-        (Role.OPS_ADMIN, ["Ops admin", "FX rates", "Teams", "Campaigns"], ["Budgets", "Dashboards"]),
+        (Role.OPS_ADMIN, ["Ops admin", "FX rates", "Teams", "Campaigns", "Dashboards"], ["Budgets"]),
     ],
 )
 def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden):
@@ -106,7 +123,8 @@ def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden)
         (Role.MARKETER, "budgets:home", 403),
         (Role.MARKETER, "mops:ops-home", 403),
         (Role.FINANCE, "campaigns:home", 200),
-        (Role.OPS_ADMIN, "metrics:dashboard", 403),
+        (Role.OPS_ADMIN, "metrics:cmo", 403),
+        (Role.FINANCE, "metrics:cmo", 403),
         (Role.CMO, "budgets:home", 200),
         (Role.CMO, "campaigns:home", 200),
     ],

@@ -47,7 +47,7 @@ def test_seed_demo_twice_changes_nothing():
     ("username", "landing"),
     [
         ("marketer", "campaigns:home"),
-        ("cmo", "metrics:dashboard"),
+        ("cmo", "metrics:cmo"),
         ("finance", "budgets:home"),
         ("opsadmin", "mops:ops-home"),
     ],

@@ -1,0 +1,75 @@
+"""Dirty marks: what changed and is not yet in the rollups, and the debounced refresh they start.
+
+Marks are rows in the database, written by the receivers in ``metrics.receivers`` whenever facts or
+budgets change. After the writer's commit one refresh task is scheduled for a short while later
+(``METRICS_REFRESH_DELAY_MS``); every change until that task starts rides on it, so a burst of ten
+thousand changes is a few task runs. If the broker is down the marks wait in the database and the
+every-minute sweep (beat) catches up once it is back.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from metrics.models import CellSource, DirtyMark
+from mops.celery import app as celery_app
+
+log = logging.getLogger(__name__)
+SCHEDULED_KEY = "mops:metrics:refresh-scheduled"
+_redis = None
+
+
+def mark_campaigns(campaign_ids, start=None, end=None) -> None:
+    """Campaign facts changed between ``start`` and ``end`` (None: any date, e.g. the campaign's own
+    channel, team or planned cost changed)."""
+    ids = {int(i) for i in campaign_ids}
+    if not ids:
+        return
+    if start is not None and end is not None and start > end:
+        start, end = end, start
+    DirtyMark.objects.bulk_create(
+        [DirtyMark(source=CellSource.CAMPAIGN, source_id=i, start=start, end=end) for i in sorted(ids)]
+    )
+    transaction.on_commit(schedule_refresh)
+
+
+def mark_budget_lines(line_ids) -> None:
+    ids = {int(i) for i in line_ids}
+    if not ids:
+        return
+    DirtyMark.objects.bulk_create([DirtyMark(source=CellSource.BUDGET_LINE, source_id=i) for i in sorted(ids)])
+    transaction.on_commit(schedule_refresh)
+
+
+def schedule_refresh() -> None:
+    """Start the refresh task unless one is already on its way. Never fails the caller: a broker
+    that is down leaves the marks for the sweep."""
+    from metrics.tasks import refresh_rollups
+
+    try:
+        if celery_app.conf.task_always_eager:
+            refresh_rollups.delay()
+        elif _client().set(SCHEDULED_KEY, 1, nx=True, px=settings.METRICS_REFRESH_DELAY_MS + 5000):
+            refresh_rollups.apply_async(countdown=settings.METRICS_REFRESH_DELAY_MS / 1000)
+    except Exception:  # the broker or Redis is down: the marks are safe in the database
+        log.warning("Could not schedule the rollup refresh; the sweep will pick the changes up.", exc_info=True)
+
+
+def clear_scheduled() -> None:
+    """Called by the refresh task as it starts: changes from now on schedule the next run."""
+    if celery_app.conf.task_always_eager:
+        return
+    try:
+        _client().delete(SCHEDULED_KEY)
+    except Exception:  # the key expires by itself
+        log.warning("Could not clear the refresh flag in Redis.", exc_info=True)
+
+
+def _client():
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
+    return _redis
