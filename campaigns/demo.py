@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from campaigns import program_services, services
+from campaigns import hooks, program_services, services
 from campaigns.models import Campaign, CampaignStatus, FactSource, Program, ResultFact, SpendEntry
 from mops.models import Team
 from mops.money import money
@@ -222,6 +222,9 @@ def seed(log=print) -> int:
     spend_rows, result_rows = _facts(rng, specs, campaigns, users, today)
     SpendEntry.objects.bulk_create(spend_rows, batch_size=2000, ignore_conflicts=True)
     ResultFact.objects.bulk_create(result_rows, batch_size=2000, ignore_conflicts=True)
+    if spend_rows or result_rows:  # bulk writes announce themselves (the rollups listen)
+        days = [row.date for row in (*spend_rows, *result_rows)]
+        hooks.facts_changed_on_commit({row.campaign_id for row in (*spend_rows, *result_rows)}, min(days), max(days))
     new_spend = SpendEntry.objects.count() - spend_before
     new_results = ResultFact.objects.count() - results_before
     log(

@@ -1,8 +1,13 @@
-"""Plotly figures as pure functions: selector output in, figure out (no database, no request).
+"""Plotly figures of every dashboard as pure functions: selector output in, figure out (no database,
+no request), in one house style (``_figure``).
 
 Floats appear only here, at the Plotly boundary (STYLE.md §5); every number arrives as a Decimal or
 an int and every label as text the caller already formatted, so a figure never rounds differently
-from the table beside it.
+from the table beside it; "no value" (None) stays a gap in a chart, never a zero.
+
+The generic builders come first (``grouped_bars``: several measures side by side per category;
+``funnel``), then the CMO dashboard's (trend with forecast, ROAS, attainment, year end) and the
+finance dashboard's pacing.
 """
 
 import datetime
@@ -12,19 +17,27 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
+from metrics import calendar
 from metrics.forecast import Forecast
+from metrics.models import Grain
 from metrics.selectors import Row
 
-COLORS = {"spend": "#0d6efd", "revenue": "#198754", "pipeline": "#6f42c1"}
+# Bootstrap's palette, so charts match the page.
+BLUE, GREY, ORANGE, GREEN, RED, PURPLE = "#0d6efd", "#6c757d", "#fd7e14", "#198754", "#dc3545", "#6f42c1"
+SERIES_COLORS = (BLUE, GREY, ORANGE, GREEN, RED, PURPLE)  # one per series, in order
+COLORS = {"spend": BLUE, "revenue": GREEN, "pipeline": PURPLE}  # one per measure, on every chart
 BANDS = {
     "spend": "rgba(13, 110, 253, 0.15)",
     "revenue": "rgba(25, 135, 84, 0.15)",
     "pipeline": "rgba(111, 66, 193, 0.15)",
 }
-STATUS_COLORS = {"on track": "#198754", "at risk": "#dc3545"}
-MUTED = "#6c757d"
+GOOD, BAD = GREEN, RED
+STATUS_COLORS = {"on track": GOOD, "at risk": BAD}
+MUTED = GREY
+HEIGHT = 320
 MIN_HEIGHT = 300  # px: what static/mops/mops.css reserves for a figure before plotly.js draws it
-GOOD, BAD = "#198754", "#dc3545"
+ROW_HEIGHT = 28  # a horizontal bar chart grows with its categories, so every campaign name stays readable
+LEGEND_UNDER = {"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0}  # usable at 390 px wide
 
 
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif', "size": 12}
@@ -33,7 +46,7 @@ FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue
 AXIS = {"gridcolor": "#e9ecef", "zerolinecolor": "#ced4da", "linecolor": "#ced4da", "automargin": True}
 
 
-def _figure(traces: Sequence, *, title: str, height: int = 320, shapes=(), annotations=(), **layout) -> go.Figure:
+def _figure(traces: Sequence, *, title: str, height: int = HEIGHT, shapes=(), annotations=(), **layout) -> go.Figure:
     """One figure in the house style, built in one go: each later ``update_layout`` or ``add_vline``
     re-validates the whole figure (ten times slower), and Plotly's named templates ("plotly_white")
     add about 50 ms and 6 KB of JSON per figure — plotly.js's defaults with these settings look the same."""
@@ -56,6 +69,10 @@ def _figure(traces: Sequence, *, title: str, height: int = 320, shapes=(), annot
             "yaxis": {**AXIS, **layout.get("yaxis", {})},
         },
     )
+
+
+def _number(value: Decimal | int | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _vline(x: float, *, dash: str, label: str = "") -> tuple[dict, list[dict]]:
@@ -81,14 +98,83 @@ def _vline(x: float, *, dash: str, label: str = "") -> tuple[dict, list[dict]]:
     return shape, notes
 
 
-def bar(pairs: list[tuple[str, Decimal | int]], *, title: str, y_title: str = "") -> go.Figure:
+# --- generic ----------------------------------------------------------------------------------
+
+
+def grouped_bars(
+    categories: Sequence[str] | Sequence[datetime.date],
+    series: Mapping[str, Sequence[Decimal | int | None]],
+    *,
+    title: str,
+    value_title: str = "",
+    horizontal: bool = False,
+    percent: bool = False,
+) -> go.Figure:
+    """One bar per series for each category (e.g. budget, allocated, committed and actual per month).
+
+    ``percent``: values are fractions (0.25 is 25 %) and the axis reads as percentages.
+    ``horizontal``: categories down the side (long names such as campaigns), first one on top.
+    Dates as categories (e.g. the Monday of each week) make a date axis, which labels itself
+    sparsely instead of writing every one of 53 weeks.
+    """
+    labels = list(categories)
+    dates = bool(labels) and all(isinstance(label, datetime.date) for label in labels)
+    value_format = ".0%" if percent else ",.0f"
+    category_axis, value_axis = ("y", "x") if horizontal else ("x", "y")
+    traces = []
+    for index, (name, values) in enumerate(series.items()):
+        numbers = [_number(v) for v in values]
+        if len(numbers) != len(labels):
+            raise ValueError(f"Series {name!r} has {len(numbers)} values for {len(labels)} categories.")
+        traces.append(
+            {
+                "type": "bar",
+                "name": name,
+                category_axis: labels,
+                value_axis: numbers,
+                "orientation": "h" if horizontal else "v",
+                "marker": {"color": SERIES_COLORS[index % len(SERIES_COLORS)]},
+                "hovertemplate": f"%{{{category_axis}}}<br>{name}: %{{{value_axis}:{value_format}}}<extra></extra>",
+            }
+        )
+    values = {"title": {"text": value_title}, "tickformat": value_format, "rangemode": "tozero"}
+    categories_layout = {"type": "date", "tickformat": "%d %b %Y"} if dates else {"type": "category"}
+    height, xaxis, yaxis = HEIGHT, categories_layout, values
+    if horizontal:
+        height = max(HEIGHT, 110 + ROW_HEIGHT * len(labels) * max(1, len(series)) // 2)
+        xaxis, yaxis = values, {**categories_layout, "autorange": "reversed"}
+    return _figure(traces, title=title, height=height, legend=LEGEND_UNDER, barmode="group", xaxis=xaxis, yaxis=yaxis)
+
+
+# --- funnel -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    label: str
+    count: int
+    rate_text: str  # conversion from the stage before, formatted ("" for the first stage)
+
+
+FUNNEL_COLORS = ("#0d6efd", "#3d8bfd", "#6610f2", "#6f42c1", "#198754")
+
+
+def funnel(stages: Sequence[Stage], *, title: str) -> go.Figure:
+    """The funnel from leads to won deals; each stage's text names its conversion from the one before."""
     trace = {
-        "type": "bar",
-        "x": [label for label, _ in pairs],
-        "y": [float(value) for _, value in pairs],
-        "marker": {"color": COLORS["spend"]},
+        "type": "funnel",
+        "y": [stage.label for stage in stages],
+        "x": [stage.count for stage in stages],
+        "text": [f"{stage.count:,}" + (f" · {stage.rate_text}" if stage.rate_text else "") for stage in stages],
+        "textinfo": "text",
+        "textposition": "auto",
+        "constraintext": "none",
+        "cliponaxis": False,
+        "marker": {"color": list(FUNNEL_COLORS[: len(stages)])},
+        "connector": {"line": {"color": "#dee2e6"}},
+        "hovertemplate": "%{y}: %{x:,}<extra></extra>",
     }
-    return _figure([trace], title=title, height=300, yaxis={"title": {"text": y_title}})
+    return _figure([trace], title=title, height=MIN_HEIGHT, showlegend=False)
 
 
 # --- trend with forecast ----------------------------------------------------------------------
@@ -235,37 +321,6 @@ def roas_bars(rows: Sequence[Row], *, title: str, currency: str, roi_text: Mappi
     )
 
 
-# --- funnel -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stage:
-    label: str
-    count: int
-    rate_text: str  # conversion from the stage before, formatted ("" for the first stage)
-
-
-FUNNEL_COLORS = ("#0d6efd", "#3d8bfd", "#6610f2", "#6f42c1", "#198754")
-
-
-def funnel(stages: Sequence[Stage], *, title: str) -> go.Figure:
-    """The funnel from leads to won deals; each stage's text names its conversion from the one before."""
-    trace = {
-        "type": "funnel",
-        "y": [stage.label for stage in stages],
-        "x": [stage.count for stage in stages],
-        "text": [f"{stage.count:,}" + (f" · {stage.rate_text}" if stage.rate_text else "") for stage in stages],
-        "textinfo": "text",
-        "textposition": "auto",
-        "constraintext": "none",
-        "cliponaxis": False,
-        "marker": {"color": list(FUNNEL_COLORS[: len(stages)])},
-        "connector": {"line": {"color": "#dee2e6"}},
-        "hovertemplate": "%{y}: %{x:,}<extra></extra>",
-    }
-    return _figure([trace], title=title, height=MIN_HEIGHT, showlegend=False)
-
-
 # --- targets ----------------------------------------------------------------------------------
 
 
@@ -386,4 +441,72 @@ def year_end(
         xaxis={"rangemode": "tozero", "tickformat": ",.0f"},
         yaxis={"autorange": "reversed"},
         legend={"orientation": "h", "y": -0.15, "x": 0, "traceorder": "normal"},
+    )
+
+
+# --- pacing -----------------------------------------------------------------------------------
+
+
+def pacing_to_year_end(
+    *,
+    budget_by_month: Sequence[tuple[datetime.date, Decimal]],
+    actual_by_month: Sequence[tuple[datetime.date, Decimal]],
+    start: datetime.date,
+    end: datetime.date,
+    today: datetime.date,
+    spent_to_date: Decimal,
+    projected: Decimal,
+    currency: str,
+    title: str = "Cumulative spend against budget",
+) -> go.Figure:
+    """Cumulative budget (by month end) and actual spend, and the run rate projected to ``end``
+    as a dashed line from today's spend to the projected year-end spend.
+
+    ``budget_by_month`` and ``actual_by_month`` hold each month's own amount (month start, amount);
+    actual months are the months already over. While the year runs, the actual line ends at today
+    with ``spent_to_date``; once it is over, at ``end``.
+    """
+    x_budget, y_budget, running = [start], [0.0], Decimal(0)
+    for month, amount in budget_by_month:
+        running += amount
+        x_budget.append(calendar.bucket_end(Grain.MONTH, month))
+        y_budget.append(float(running))
+    line = {"type": "scatter", "mode": "lines"}
+    traces = [
+        {**line, "x": x_budget, "y": y_budget, "name": f"Budget, cumulative ({currency})", "line": {"color": GREY}}
+    ]
+    x_actual, y_actual, running = [start], [0.0], Decimal(0)
+    for month, amount in actual_by_month:
+        running += amount
+        x_actual.append(min(calendar.bucket_end(Grain.MONTH, month), today))
+        y_actual.append(float(running))
+    if start <= today <= end:
+        x_actual.append(today)
+        y_actual.append(float(spent_to_date))
+        traces.append(
+            {
+                **line,
+                "x": [today, end],
+                "y": [float(spent_to_date), float(projected)],
+                "name": "Projected at the run rate",
+                "line": {"color": BLUE, "dash": "dash"},
+            }
+        )
+    traces.append(
+        {
+            **line,
+            "x": x_actual,
+            "y": y_actual,
+            "name": f"Actual, cumulative ({currency})",
+            "mode": "lines+markers",
+            "line": {"color": BLUE},
+        }
+    )
+    return _figure(
+        traces,
+        title=title,
+        legend=LEGEND_UNDER,
+        barmode="group",
+        xaxis={"type": "date", "range": [start, end], "tickformat": "%b %Y"},
+        yaxis={"title": {"text": currency}, "tickformat": ",.0f", "rangemode": "tozero"},
     )

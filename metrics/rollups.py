@@ -27,6 +27,7 @@ from campaigns.models import Campaign, Program, ResultFact, SpendEntry, Tactic
 from metrics import calendar
 from metrics.models import (
     MEASURE_FIELDS,
+    MONEY_MEASURES,
     CalendarBucket,
     Cell,
     CellSource,
@@ -55,6 +56,10 @@ T = {
 }
 ATTRIBUTES = ("channel_id", "channel_group", "team_id", "program_id", "region_id", "objective_id")
 MEASURES = ", ".join(MEASURE_FIELDS)
+CELL_COLUMNS = f"grain, period_start, source, source_id, {', '.join(ATTRIBUTES)}, {MEASURES}"
+CELL_KEY = ("grain", "period_start", "source", "source_id", "channel_id")
+ROLLUP_COLUMNS = f"grain, period_start, dimension, member, {MEASURES}, cell_count"
+ROLLUP_KEY = ("dimension", "grain", "member", "period_start")
 SUMS = ", ".join(f"SUM({m})" for m in MEASURE_FIELDS)
 CAMPAIGN_GRAINS = tuple(Grain)  # campaign facts are daily
 BUDGET_GRAINS = (Grain.MONTH, Grain.QUARTER, Grain.YEAR)  # budgets are monthly
@@ -97,6 +102,7 @@ class Written:
     rollups: int = 0
     campaigns: int = 0
     budget_lines: int = 0
+    changed: int = 0  # a full rebuild: rows of the kept tables it had to replace
 
 
 # --- ranges -----------------------------------------------------------------------------------
@@ -139,7 +145,7 @@ def _placeholders(values) -> str:
 # --- cells ------------------------------------------------------------------------------------
 
 
-def _campaign_day_cells(cursor, ids: list[int] | None, days: Range) -> int:
+def _campaign_day_cells(cursor, ids: list[int] | None, days: Range, *, table: str = T["cell"]) -> int:
     """Day cells of campaigns from spend (on the tactic's channel when it has one), results and the
     planned cost spread evenly over the campaign's days (rounded cumulatively, so the days of a
     campaign add up to its planned cost to the cent)."""
@@ -157,7 +163,7 @@ def _campaign_day_cells(cursor, ids: list[int] | None, days: Range) -> int:
     zeros = "0, 0, 0, 0, 0, 0, 0, 0, 0"
     cursor.execute(
         f"""
-        INSERT INTO {T["cell"]} (grain, period_start, source, source_id, {", ".join(ATTRIBUTES)}, {MEASURES})
+        INSERT INTO {table} ({CELL_COLUMNS})
         SELECT %s, g.day, %s, g.campaign_id, g.channel_id, ch."group", c.team_id, c.program_id, c.region_id,
                COALESCE(c.objective_id, p.objective_id), g.spend, g.planned_cost, 0, 0, 0, g.impressions, g.clicks,
                g.leads, g.mqls, g.sqls, g.opportunities, g.pipeline, g.new_customers, g.revenue
@@ -180,8 +186,11 @@ def _campaign_day_cells(cursor, ids: list[int] | None, days: Range) -> int:
             WHERE 1 = 1 {where_result}
             UNION ALL
             SELECT c.id, d.date, c.channel_id, 0,
-                   ROUND(c.planned_cost_base * (d.ordinal - first.ordinal + 1) / (last.ordinal - first.ordinal + 1), 2)
-                   - ROUND(c.planned_cost_base * (d.ordinal - first.ordinal) / (last.ordinal - first.ordinal + 1), 2),
+                   ROUND(c.planned_cost_base * 1.0 * (d.ordinal - first.ordinal + 1)
+                         / (last.ordinal - first.ordinal + 1),
+                         2)
+                   - ROUND(c.planned_cost_base * 1.0 * (d.ordinal - first.ordinal) / (last.ordinal - first.ordinal + 1),
+                           2),
                    {zeros}
             FROM {T["campaign"]} c
             JOIN {T["bucket"]} first ON first.grain = 'd' AND first.date = c.start_date
@@ -201,7 +210,7 @@ def _campaign_day_cells(cursor, ids: list[int] | None, days: Range) -> int:
     return cursor.rowcount
 
 
-def _budget_month_cells(cursor, ids: list[int] | None) -> int:
+def _budget_month_cells(cursor, ids: list[int] | None, *, table: str = T["cell"]) -> int:
     """Month cells of the current budgets' lines: the ledger effective now (budget), allocations,
     and open commitments less what their invoices (spend quoting the PO) already cover."""
     where, params = "", []
@@ -209,7 +218,7 @@ def _budget_month_cells(cursor, ids: list[int] | None) -> int:
         where, params = f" AND l.id IN ({_placeholders(ids)})", list(ids)
     cursor.execute(
         f"""
-        INSERT INTO {T["cell"]} (grain, period_start, source, source_id, {", ".join(ATTRIBUTES)}, {MEASURES})
+        INSERT INTO {table} ({CELL_COLUMNS})
         SELECT %s, per.start_date, %s, l.id, l.channel_id, ch."group", l.team_id, l.program_id, NULL, NULL,
                0, 0, SUM(v.budget), SUM(v.allocated), SUM(v.committed), 0, 0, 0, 0, 0, 0, 0, 0, 0
         FROM (
@@ -240,7 +249,7 @@ def _budget_month_cells(cursor, ids: list[int] | None) -> int:
     return cursor.rowcount
 
 
-def _derived_cells(cursor, source: str, ids: list[int] | None, ranges: Ranges) -> int:
+def _derived_cells(cursor, source: str, ids: list[int] | None, ranges: Ranges, *, table: str = T["cell"]) -> int:
     """Coarser cells from finer ones (see DERIVATIONS): the buckets in ``ranges`` are rebuilt whole
     from every finer cell inside them."""
     written = 0
@@ -266,9 +275,9 @@ def _derived_cells(cursor, source: str, ids: list[int] | None, ranges: Ranges) -
             params = list(ids) + params
         cursor.execute(
             f"""
-            INSERT INTO {T["cell"]} (grain, period_start, source, source_id, {", ".join(ATTRIBUTES)}, {MEASURES})
+            INSERT INTO {table} ({CELL_COLUMNS})
             SELECT b.grain, b.period_start, x.source, x.source_id, x.channel_id, {attributes}, {SUMS}
-            FROM {T["cell"]} x JOIN {T["bucket"]} b ON b.date = x.period_start
+            FROM {table} x JOIN {T["bucket"]} b ON b.date = x.period_start
             WHERE x.grain = %s AND x.source = %s {where_ids} AND ({" OR ".join(clauses)})
             GROUP BY b.grain, b.period_start, x.source, x.source_id, x.channel_id
             ORDER BY x.source_id, b.grain, b.period_start
@@ -299,13 +308,13 @@ def group_by_member(member_sql: str) -> str:
     return "" if member_sql == MEMBER_SQL[Dimension.ORGANISATION] else f", {member_sql}"
 
 
-def _group_cells_by_dimension(where: str, sign: int) -> str:
+def _group_cells_by_dimension(where: str, sign: int, table: str = T["cell"]) -> str:
     """One SELECT per rollup dimension over the cells matching ``where``, signed (+1 adds the cells'
     contribution, -1 takes it away), as a UNION ALL."""
     sums = ", ".join(f"{sign} * SUM({m})" for m in MEASURE_FIELDS)
     return " UNION ALL ".join(
         f"SELECT grain, period_start, '{dimension}', {member}, {sums}, {sign} * COUNT(*) "
-        f"FROM {T['cell']} WHERE {where} GROUP BY grain, period_start{group_by_member(member)}"
+        f"FROM {table} WHERE {where} GROUP BY grain, period_start{group_by_member(member)}"
         for dimension, member in MEMBER_SQL.items()
     )
 
@@ -419,7 +428,7 @@ def _passes(campaigns: dict[int, Range]) -> list[tuple[list[int] | None, Ranges]
     ]
 
 
-def _grouping_sets() -> str:
+def _grouping_sets(table: str) -> str:
     """Every dimension's rollup in one pass over the cells (PostgreSQL's GROUPING SETS); the same
     rows as ``_group_cells_by_dimension`` gives with one scan per dimension."""
     columns = [ATTRIBUTE_OF[d] for d in MEMBER_SQL if d != Dimension.ORGANISATION]
@@ -433,7 +442,7 @@ def _grouping_sets() -> str:
     return (
         f"SELECT grain, period_start, CASE {grouping} {' '.join(dimension_cases)} ELSE '{Dimension.ORGANISATION}' END, "
         f"CASE {grouping} {' '.join(member_cases)} ELSE '' END, {SUMS}, COUNT(*) "
-        f"FROM {T['cell']} GROUP BY grain, period_start, GROUPING SETS ({sets})"
+        f"FROM {table} GROUP BY grain, period_start, GROUPING SETS ({sets})"
     )
 
 
@@ -443,32 +452,61 @@ def _roomy(cursor) -> None:
         cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
 
 
+NEW_CELLS, NEW_ROLLUPS, GONE = "metrics_cell_rebuilt", "metrics_rollup_rebuilt", "metrics_rebuild_gone"
+
+
 def rebuild() -> Written:
-    """Every cell and rollup from scratch, in one transaction."""
+    """Every cell and rollup computed afresh into temporary tables (no index or log to keep up), then
+    reconciled with the kept ones in one transaction: rows that differ are replaced, the rest are
+    left alone. ``Written.changed`` counts the rows replaced: 0 means the incremental path agreed."""
     calendar.ensure_calendar(*covered_span())
     written = Written()
     with transaction.atomic(), connection.cursor() as cursor:
         lock(cursor)
         _roomy(cursor)
-        cursor.execute(f"DELETE FROM {T['cell']}")
-        cursor.execute(f"DELETE FROM {T['rollup']}")
-        written.cells += _campaign_day_cells(cursor, None, None)
-        written.cells += _derived_cells(cursor, CellSource.CAMPAIGN, None, ranges_for(None, None))
-        written.cells += _budget_month_cells(cursor, None)
-        written.cells += _derived_cells(cursor, CellSource.BUDGET_LINE, None, ranges_for(None, None, BUDGET_GRAINS))
+        for table, like, columns in ((NEW_CELLS, T["cell"], CELL_COLUMNS), (NEW_ROLLUPS, T["rollup"], ROLLUP_COLUMNS)):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT {columns} FROM {like} WHERE 1 = 0")
+        written.cells += _campaign_day_cells(cursor, None, None, table=NEW_CELLS)
+        written.cells += _derived_cells(cursor, CellSource.CAMPAIGN, None, ranges_for(None, None), table=NEW_CELLS)
+        written.cells += _budget_month_cells(cursor, None, table=NEW_CELLS)
+        written.cells += _derived_cells(
+            cursor, CellSource.BUDGET_LINE, None, ranges_for(None, None, BUDGET_GRAINS), table=NEW_CELLS
+        )
         cursor.execute(
-            f"INSERT INTO {T['rollup']} (grain, period_start, dimension, member, {MEASURES}, cell_count) "
-            + (_grouping_sets() if connection.vendor == "postgresql" else _group_cells_by_dimension("1 = 1", 1))
+            f"INSERT INTO {NEW_ROLLUPS} ({ROLLUP_COLUMNS}) "
+            + (
+                _grouping_sets(NEW_CELLS)
+                if connection.vendor == "postgresql"
+                else _group_cells_by_dimension("1 = 1", 1, NEW_CELLS)
+            )
         )
         written.rollups = cursor.rowcount
+        written.changed = _reconcile(cursor, T["cell"], NEW_CELLS, CELL_COLUMNS, CELL_KEY)
+        written.changed += _reconcile(cursor, T["rollup"], NEW_ROLLUPS, ROLLUP_COLUMNS, ROLLUP_KEY)
+        cursor.execute(f"DROP TABLE {NEW_CELLS}")
+        cursor.execute(f"DROP TABLE {NEW_ROLLUPS}")
     return written
 
 
-def snapshot_differences(cursor, snapshot_table: str) -> int:
-    """Rows that differ between the rollup table and a copy of it taken earlier (both directions)."""
-    columns = f"grain, period_start, dimension, member, {MEASURES}, cell_count"
-    count = 0
-    for a, b in ((T["rollup"], snapshot_table), (snapshot_table, T["rollup"])):
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT {columns} FROM {a} EXCEPT SELECT {columns} FROM {b}) d")
-        count += cursor.fetchone()[0]
-    return count
+def _reconcile(cursor, target: str, fresh: str, columns: str, key: tuple[str, ...]) -> int:
+    """Make ``target`` hold exactly the rows of ``fresh``: delete the rows (by key) that differ or
+    are gone, insert the ones missing. Returns how many rows were deleted plus inserted."""
+    # Money compared to the cent: SQLite keeps decimals as floats, whose sums drift in the last bits.
+    values = ", ".join(f"ROUND({c}, 2) AS {c}" if c in MONEY_MEASURES else c for c in columns.split(", "))
+    cursor.execute(f"DROP TABLE IF EXISTS {GONE}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {GONE} AS SELECT {values} FROM {target} EXCEPT SELECT {values} FROM {fresh}"
+    )
+    same_key = " AND ".join(
+        f"COALESCE({GONE}.{k}, -1) = COALESCE({target}.{k}, -1)" if k == "channel_id" else f"{GONE}.{k} = {target}.{k}"
+        for k in key
+    )
+    cursor.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {GONE} WHERE {same_key})")
+    deleted = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {target} ({columns}) SELECT {values} FROM {fresh} EXCEPT SELECT {values} FROM {target}"
+    )
+    inserted = cursor.rowcount
+    cursor.execute(f"DROP TABLE {GONE}")
+    return deleted + inserted

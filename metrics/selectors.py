@@ -31,6 +31,7 @@ from metrics.models import (
 )
 from metrics.rollups import MEMBER_SQL, T
 from mops.models import Team
+from mops.money import money
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
 from planning.models import Channel, ChannelGroup, Objective, Region
 
@@ -186,7 +187,7 @@ def measures_by(filters: Filters, group_by: str, *, scope: Scope) -> list[Row]:
         fetched = cursor.fetchall()
     rows = []
     for key_value, *values in fetched:
-        measures = {m: _as_number(m, v) for m, v in zip(MEASURE_FIELDS, values, strict=True)}
+        measures = row_measures(values)
         if not scope.budgets:
             measures.update(budget=ZERO, allocated=ZERO, committed=ZERO)
         rows.append(Row(key=_as_key(group_by, key_value), label="", measures=measures))
@@ -216,16 +217,12 @@ def cell_where(filters: Filters, scope: Scope, grain: str, start, end) -> tuple[
     return where, params
 
 
-def _as_number(measure: str, value):
-    if value is None:
-        return ZERO if measure in MONEY_MEASURES else 0
-    if measure in MONEY_MEASURES:
-        return (
-            Decimal(value).quantize(Decimal("0.01"))
-            if not isinstance(value, Decimal)
-            else value.quantize(Decimal("0.01"))
-        )
-    return int(value)
+def row_measures(values) -> dict:
+    """One fetched row of ``SUM(<measure>)`` columns, in ``MEASURE_FIELDS`` order, as measures: money
+    as Decimal to the cent, counts as int, NULL (no cell summed) as zero."""
+    return {
+        m: (money(v or 0) if m in MONEY_MEASURES else int(v or 0)) for m, v in zip(MEASURE_FIELDS, values, strict=True)
+    }
 
 
 def _as_key(group_by: str, value):
@@ -310,9 +307,9 @@ def total(rows: list[Row], label: str = "Total") -> Row:
     return Row(key=None, label=label, measures=measures)
 
 
-def series(filters: Filters, group_by: str, *, scope: Scope) -> dict:
-    """Measures per time bucket as {"": [Row per bucket]}; buckets with no data are zero rows, so
-    lines on a chart do not skip months."""
+def series(filters: Filters, group_by: str, *, scope: Scope) -> list[Row]:
+    """Measures per time bucket, one row per bucket of the range; buckets with no data are zero rows,
+    so lines on a chart do not skip months."""
     grain = TIME_GROUPS[group_by]
     buckets = []
     day = calendar.bucket_start(grain, filters.start)
@@ -320,7 +317,7 @@ def series(filters: Filters, group_by: str, *, scope: Scope) -> dict:
         buckets.append(day)
         day = calendar.bucket_end(grain, day) + datetime.timedelta(days=1)
     found = {row.key: row for row in measures_by(filters, group_by, scope=scope)}
-    return {"": [found.get(b) or _zero_row(grain, b) for b in buckets]}
+    return [found.get(b) or _zero_row(grain, b) for b in buckets]
 
 
 def _zero_row(grain, start) -> Row:

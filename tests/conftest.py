@@ -54,6 +54,14 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (cached dashboards must not leak between tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def eager_celery():
     """Tasks run in-process unless a test starts a real worker (see tests/core/test_celery.py)."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates

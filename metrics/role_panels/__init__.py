@@ -1,5 +1,5 @@
 """The finance, marketer and ops dashboards: each a board of panels built by plain functions from
-the filter bar's ``Filters``, the user's ``Scope`` and today's date.
+the filter bar's ``Filters``, the user's ``Scope`` and today's date (``metrics.panels.Inputs``).
 
 Money comes from the rollups (``metrics.selectors`` or one ``GROUP BY`` over the rollup cells here);
 only what the rollups do not hold is read from its own tables with one aggregate query each: pending
@@ -7,22 +7,13 @@ approvals, allocations per campaign, workflow steps, import batches and duplicat
 entries. Every read is a fixed number of queries whatever the size of the data, cached on the board,
 so a page computes each once and a download (``?download=<panel id>``) only what its panel needs.
 
-Values in ``Panel.rows`` are what downloads hold (Decimal, int, date, text; None is "no value");
-``display_rows`` are the same values formatted for the page ("—" for no value).
+Each is a ``metrics.panels.Board``, as the CMO's is (``metrics.cmo.CmoBoard``): one view renders them
+all (``metrics.views.board_page``), and what they share (tiles, formatting, the filter summary and
+freshness) is in ``metrics.panels``.
 """
 
-from metrics.role_panels.common import Inputs, Tile, campaign_measures_to_date, filters_label, read_freshness
 from metrics.role_panels.finance import FinanceBoard
 from metrics.role_panels.marketer import MarketerBoard
 from metrics.role_panels.ops import OpsBoard
 
-__all__ = [
-    "FinanceBoard",
-    "Inputs",
-    "MarketerBoard",
-    "OpsBoard",
-    "Tile",
-    "campaign_measures_to_date",
-    "filters_label",
-    "read_freshness",
-]
+__all__ = ["FinanceBoard", "MarketerBoard", "OpsBoard"]

@@ -11,13 +11,13 @@ from django.urls import reverse
 
 from budgets.models import RequestStatus
 from budgets.permissions import requests_visible_to, transfers_visible_to
-from metrics import calendar, kpis, role_figures
+from metrics import calendar, figures, kpis
 from metrics.forecast import Pacing, PacingStatus, spend_pacing
 from metrics.models import Grain
-from metrics.panels import Panel
-from metrics.role_panels.common import (
-    CATALOGUE,
+from metrics.panels import (
+    Board,
     Inputs,
+    Panel,
     Tile,
     as_percent,
     count_text,
@@ -25,8 +25,8 @@ from metrics.role_panels.common import (
     link,
     money_text,
     percent_text,
-    read_freshness,
 )
+from metrics.role_panels.common import CATALOGUE
 from metrics.selectors import Row, measures_by, total, with_kpis
 from mops.money import money
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
@@ -43,14 +43,18 @@ class YearPacing:
     pacing: Pacing
 
 
-class FinanceBoard:
+class FinanceBoard(Board):
     """Budget vs allocated vs committed vs actual by month and team, pending approvals, pacing."""
 
     title = "Finance dashboard"
+    intro = (
+        "Budget, allocations, commitments and spend from the rollups, approvals waiting, and where the year is heading."
+    )
+    filename = "finance"
     sections = (("Budget vs actual", ("by-month", "by-team")), ("Pacing and approvals", ("pacing", "pending")))
 
     def __init__(self, inputs: Inputs):
-        self.inputs = inputs
+        super().__init__(inputs)
         self.builders = {
             "by-month": self.by_month_panel,
             "by-team": self.by_team_panel,
@@ -72,7 +76,9 @@ class FinanceBoard:
     def totals(self) -> Row:
         return with_kpis([total(self.by_month)], BUDGET_KPIS, CATALOGUE)[0]
 
-    def _money_table(self, rows: list[Row], first: str) -> tuple[list[str], list[list], list[list]]:
+    def _money_panel(self, panel_id: str, rows: list[Row], first: str, help_more: str = "") -> Panel:
+        """Budget, allocated, committed and actual per row (month or team), with variance and
+        utilisation, and their total."""
         c = self.inputs.currency
         header = [first, f"Budget ({c})", f"Allocated ({c})", f"Committed ({c})", f"Actual ({c})"]
         header += [f"Variance ({c})", "Utilisation %"]
@@ -86,51 +92,33 @@ class FinanceBoard:
             for row in [*rows, *with_kpis([total(rows)], BUDGET_KPIS, CATALOGUE)]
         ]
         formats = [str, money_text, money_text, money_text, money_text, money_text, percent_text]
-        return header, data, formatted(data, formats)
-
-    def _money_figure(self, rows: list[Row], title: str):
         series = {
             "Budget": [r.measures["budget"] for r in rows],
             "Allocated": [r.measures["allocated"] for r in rows],
             "Committed": [r.measures["committed"] for r in rows],
             "Actual": [r.measures["spend"] for r in rows],
         }
-        return role_figures.grouped_bars([r.label for r in rows], series, title=title, value_title=self.inputs.currency)
-
-    def _money_help(self) -> str:
-        return (
-            f"{CATALOGUE['variance_to_budget'].description}; {CATALOGUE['budget_utilisation'].description}. "
-            "Spend is the actual (spend entries); committed = open purchase orders not yet invoiced; "
-            "allocated = budget promised to campaigns."
+        return Panel(
+            id=panel_id,
+            title=f"Budget, allocated, committed and actual by {first.lower()}",
+            header=header,
+            rows=data,
+            display_rows=formatted(data, formats),
+            help=(
+                f"{CATALOGUE['variance_to_budget'].description}; {CATALOGUE['budget_utilisation'].description}. "
+                "Spend is the actual (spend entries); committed = open purchase orders not yet invoiced; "
+                f"allocated = budget promised to campaigns.{help_more}"
+            ),
+            figure=figures.grouped_bars([r.label for r in rows], series, title=f"By {first.lower()}", value_title=c),
+            width=12,
+            table=True,
         )
 
     def by_month_panel(self) -> Panel:
-        header, data, shown = self._money_table(self.by_month, "Month")
-        return Panel(
-            id="by-month",
-            title="Budget, allocated, committed and actual by month",
-            header=header,
-            rows=data,
-            display_rows=shown,
-            help=self._money_help(),
-            figure=self._money_figure(self.by_month, "By month"),
-            width=12,
-            table=True,
-        )
+        return self._money_panel("by-month", self.by_month, "Month")
 
     def by_team_panel(self) -> Panel:
-        header, data, shown = self._money_table(self.by_team, "Team")
-        return Panel(
-            id="by-team",
-            title="Budget, allocated, committed and actual by team",
-            header=header,
-            rows=data,
-            display_rows=shown,
-            help=self._money_help() + " Lines without a team are under (none).",
-            figure=self._money_figure(self.by_team, "By team"),
-            width=12,
-            table=True,
-        )
+        return self._money_panel("by-team", self.by_team, "Team", " Lines without a team are under (none).")
 
     @cached_property
     def year_pacing(self) -> YearPacing:
@@ -171,7 +159,7 @@ class FinanceBoard:
         over = [
             (row.key, row.measures["spend"]) for row in year.months if calendar.bucket_end(Grain.MONTH, row.key) < today
         ]
-        figure = role_figures.pacing_to_year_end(
+        figure = figures.pacing_to_year_end(
             budget_by_month=[(row.key, row.measures["budget"]) for row in year.months],
             actual_by_month=over,
             start=year.start,
@@ -227,9 +215,6 @@ class FinanceBoard:
             display_rows=shown,
             help="Requests and transfers waiting for approval now (whatever the period), narrowed by the team filter.",
         )
-
-    def freshness(self) -> str:
-        return read_freshness()
 
     def tiles(self) -> list[Tile]:
         t, c = self.totals, self.inputs.currency

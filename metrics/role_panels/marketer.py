@@ -12,26 +12,25 @@ from django.utils import timezone
 from budgets.models import Allocation
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.permissions import campaigns_visible_to
-from metrics import role_figures
+from metrics import figures
 from metrics.forecast import Pacing, PacingStatus, spend_pacing
-from metrics.models import MEASURE_FIELDS, MONEY_MEASURES
-from metrics.panels import Panel
-from metrics.role_panels.common import (
-    MAX_LIST,
+from metrics.models import MONEY_MEASURES
+from metrics.panels import (
+    Board,
     Inputs,
+    Panel,
     Tile,
     as_percent,
-    campaign_measures_to_date,
     count_text,
     link,
     local_time,
-    measures_of,
     money_text,
     or_dash,
     percent_text,
-    read_freshness,
     share,
 )
+from metrics.role_panels.common import MAX_LIST, campaign_measures_to_date
+from metrics.selectors import empty_measures
 from mops.money import money
 from workflows.models import StepTask
 from workflows.selectors import my_tasks
@@ -48,14 +47,19 @@ class CampaignLine:
     pacing: Pacing
 
 
-class MarketerBoard:
+class MarketerBoard(Board):
     """My teams' campaigns of the period: pacing against allocation, results vs expected, my tasks."""
 
     title = "Marketing dashboard"
+    intro = (
+        "My teams' campaigns: spend against allocation, results against what was expected, and the tasks "
+        "waiting for me."
+    )
+    filename = "marketing"
     sections = (("My teams' campaigns", ("pacing", "results")), ("My work", ("tasks",)))
 
     def __init__(self, inputs: Inputs):
-        self.inputs = inputs
+        super().__init__(inputs)
         self.builders = {"pacing": self.pacing_panel, "results": self.results_panel, "tasks": self.tasks_panel}
 
     @cached_property
@@ -80,7 +84,7 @@ class MarketerBoard:
             .values_list("campaign_id", "total")
         )
         to_date = campaign_measures_to_date(ids, self.inputs.today)
-        empty = measures_of([0] * len(MEASURE_FIELDS))
+        empty = empty_measures()
         lines = []
         for campaign in campaigns:
             measures = to_date.get(campaign.pk, empty)
@@ -121,7 +125,7 @@ class MarketerBoard:
             self.lines,
             key=lambda ln: (not ln.campaign.start_date <= today <= ln.campaign.end_date, -ln.allocation),
         )[:CHART_CAMPAIGNS]
-        figure = role_figures.grouped_bars(
+        figure = figures.grouped_bars(
             [ln.campaign.name for ln in running],
             {
                 "Allocation": [ln.allocation for ln in running],
@@ -185,7 +189,7 @@ class MarketerBoard:
             total_row += [actual, expected, as_percent(fraction)]
             fmt = money_text if actual_name in MONEY_MEASURES else count_text
             total_display += [fmt(actual), fmt(expected), percent_text(as_percent(fraction))]
-        figure = role_figures.grouped_bars(
+        figure = figures.grouped_bars(
             ["Leads", "MQLs", "Pipeline", "Revenue"],
             {"Reached": reached},
             title="Results so far as a share of expected",
@@ -238,9 +242,6 @@ class MarketerBoard:
             note=f"Showing the first {MAX_LIST}; see all under Tasks." if more else "",
             width=12,
         )
-
-    def freshness(self) -> str:
-        return read_freshness()
 
     def tiles(self) -> list[Tile]:
         statuses = [line.pacing.status for line in self.lines]

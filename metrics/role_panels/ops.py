@@ -2,7 +2,7 @@
 data quality warnings (spend without results and back, duplicate-looking spend, sudden jumps)."""
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
@@ -12,18 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import FactSource, ImportBatch, ImportStatus, SpendEntry
-from metrics import calendar, role_figures
+from metrics import calendar, figures
 from metrics.models import Grain
-from metrics.panels import Panel
-from metrics.role_panels.common import (
-    MAX_LIST,
+from metrics.panels import (
     NO_VALUE,
+    Board,
     Inputs,
+    Panel,
     Tile,
     as_percent,
-    cells_where,
     count_text,
-    day_bounds,
     formatted,
     freshness,
     link,
@@ -31,8 +29,10 @@ from metrics.role_panels.common import (
     money_text,
     or_dash,
     percent_text,
+    rounded,
     share,
 )
+from metrics.role_panels.common import MAX_LIST, cells_where, day_bounds, list_note
 from metrics.rollups import T
 from metrics.selectors import grain_for, rollup_status
 from mops.money import money
@@ -56,10 +56,12 @@ def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
     return weeks
 
 
-class OpsBoard:
+class OpsBoard(Board):
     """Workflow throughput and SLA breaches, data freshness, data quality warnings."""
 
     title = "Ops dashboard"
+    intro = "Are workflows moving, is the data arriving, and does it look right?"
+    filename = "ops"
     sections = (
         ("Workflows", ("throughput", "sla", "overdue")),
         ("Data freshness", ("imports", "rollups")),
@@ -67,7 +69,7 @@ class OpsBoard:
     )
 
     def __init__(self, inputs: Inputs):
-        self.inputs = inputs
+        super().__init__(inputs)
         self.now = timezone.now()
         self.builders = {
             "throughput": self.throughput_panel,
@@ -119,7 +121,7 @@ class OpsBoard:
 
     def throughput_panel(self) -> Panel:
         rows = self.throughput
-        figure = role_figures.grouped_bars(
+        figure = figures.grouped_bars(
             [r[1] for r in rows],
             {"Started": [r[2] for r in rows], "Completed": [r[3] for r in rows], "Rejected": [r[4] for r in rows]},
             title="Workflows per week",
@@ -166,7 +168,7 @@ class OpsBoard:
 
     def sla_panel(self) -> Panel:
         rows = self.sla
-        figure = role_figures.grouped_bars(
+        figure = figures.grouped_bars(
             [r[0] for r in rows],
             {
                 "Due in the period": [r[1] for r in rows],
@@ -219,7 +221,7 @@ class OpsBoard:
             rows=data,
             display_rows=shown,
             help="Active steps past their due time, oldest first (whatever the period).",
-            note=f"Showing {MAX_LIST} of {len(data)}; the download holds all." if len(data) > MAX_LIST else "",
+            note=list_note(data),
             width=12,
         )
 
@@ -336,7 +338,7 @@ class OpsBoard:
                 else "Campaigns with impressions, clicks or leads in the period but no spend logged (organic "
                 "work, or missing invoices). Later results without spend are normal: they trail the spend."
             ),
-            note=f"Showing {MAX_LIST} of {len(rows)}; the download holds all." if len(rows) > MAX_LIST else "",
+            note=list_note(rows),
         )
 
     @cached_property
@@ -396,7 +398,7 @@ class OpsBoard:
             rows=rows,
             display_rows=shown,
             help="Same campaign, day, amount and currency, from different sources or entered by hand more than once.",
-            note=f"Showing {MAX_LIST} of {len(rows)}; the download holds all." if len(rows) > MAX_LIST else "",
+            note=list_note(rows),
             width=12,
         )
 
@@ -431,7 +433,7 @@ class OpsBoard:
         rows = []
         for campaign_id, name, index, spend, trailing in fetched:
             average = money(Decimal(str(trailing)) / JUMP_WEEKS)
-            ratio = (money(spend) / average).quantize(Decimal("0.1"), ROUND_HALF_UP) if average else None
+            ratio = rounded(money(spend) / average, "0.1") if average else None
             rows.append([name, campaign_id, weeks[index], money(spend), average, ratio])
         return rows
 
@@ -466,7 +468,7 @@ class OpsBoard:
                 "A week's spend above 3× the average of the four weeks before it (weeks without spend count as "
                 "zero), for campaigns spending since at least four weeks before."
             ),
-            note=f"Showing {MAX_LIST} of {len(rows)}; the download holds all." if len(rows) > MAX_LIST else "",
+            note=list_note(rows),
             width=12,
         )
 

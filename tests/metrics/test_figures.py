@@ -1,8 +1,10 @@
-"""The CMO dashboard's figure builders are pure functions: rows and forecasts in, Plotly figures out.
+"""The dashboards' figure builders are pure functions: rows and forecasts in, Plotly figures out.
 Assertions are on the figure objects (Plotly's JSON encodes number arrays as base64), never on HTML."""
 
 import datetime
 from decimal import Decimal
+
+import pytest
 
 from metrics import figures
 from metrics.forecast import Forecast, ForecastPoint
@@ -143,7 +145,44 @@ def test_year_end_stacks_actual_and_forecast_with_the_range_and_target():
 
 
 def test_the_house_style_has_no_named_template():
-    fig = figures.bar([("Search", D("12.50"))], title="Spend", y_title="USD")
+    fig = figures.grouped_bars(["Search"], {"Spend": [D("12.50")]}, title="Spend", value_title="USD")
     assert list(fig.data[0].y) == [12.5]
     assert fig.layout.template.layout.to_plotly_json() == {}  # "none": small, fast JSON
     assert fig.layout.title.text == "Spend" and fig.layout.yaxis.title.text == "USD"
+
+
+# --- generic builders and the finance pacing -----------------------------------------------
+
+
+def test_grouped_bars_keep_no_value_as_a_gap_and_check_lengths():
+    fig = figures.grouped_bars(
+        ["Jan", "Feb"], {"Budget": [D("10.50"), None], "Actual": [1, 2]}, title="By month", value_title="USD"
+    )
+    assert [trace.name for trace in fig.data] == ["Budget", "Actual"]
+    assert list(fig.data[0].y) == [10.5, None]
+    with pytest.raises(ValueError, match="2 categories"):
+        figures.grouped_bars(["Jan", "Feb"], {"Budget": [1]}, title="x")
+
+
+def test_horizontal_bars_grow_with_their_categories():
+    names = [f"Campaign {i}" for i in range(20)]
+    fig = figures.grouped_bars(names, {"Spent": list(range(20))}, title="x", horizontal=True)
+    assert fig.data[0].orientation == "h" and list(fig.data[0].y) == names
+    assert fig.layout.height > figures.HEIGHT
+
+
+def test_pacing_figure_projects_from_today_to_the_year_end():
+    fig = figures.pacing_to_year_end(
+        budget_by_month=[(datetime.date(2026, m, 1), D("100")) for m in range(1, 13)],
+        actual_by_month=[(datetime.date(2026, 1, 1), D("80")), (datetime.date(2026, 2, 1), D("90"))],
+        start=datetime.date(2026, 1, 1),
+        end=datetime.date(2026, 12, 31),
+        today=datetime.date(2026, 3, 15),
+        spent_to_date=D("200"),
+        projected=D("1000"),
+        currency="USD",
+    )
+    budget, projection, actual = fig.data
+    assert list(budget.y)[-1] == 1200.0
+    assert list(projection.y) == [200.0, 1000.0] and projection.line.dash == "dash"
+    assert list(actual.y) == [0.0, 80.0, 170.0, 200.0]

@@ -18,9 +18,10 @@ from django.utils import timezone
 from budgets import services as budget_services
 from budgets.models import Allocation, BudgetEntry, Commitment, CommitmentStatus
 from campaigns.models import FactSource, ImportBatch, ResultFact, SpendEntry
-from metrics import role_figures, services
+from metrics import services
 from metrics.forecast import PacingStatus, spend_pacing
-from metrics.role_panels import FinanceBoard, Inputs, MarketerBoard, OpsBoard
+from metrics.panels import Inputs
+from metrics.role_panels import FinanceBoard, MarketerBoard, OpsBoard
 from metrics.selectors import Filters, scope_of
 from mops.roles import Role
 from planning.models import Period
@@ -680,40 +681,3 @@ def test_a_bad_filter_shows_the_error_and_the_default_period(world, client, fina
     client.force_login(finance)
     page = client.get(reverse("metrics:finance"), {"start": "2026-05-01", "end": "2026-01-01"}).content.decode()
     assert 'data-testid="filter-errors"' in page
-
-
-# --- figures (pure functions) ----------------------------------------------------------------
-
-
-def test_grouped_bars_keep_no_value_as_a_gap_and_check_lengths():
-    fig = role_figures.grouped_bars(
-        ["Jan", "Feb"], {"Budget": [D("10.50"), None], "Actual": [1, 2]}, title="By month", value_title="USD"
-    )
-    assert [trace.name for trace in fig.data] == ["Budget", "Actual"]
-    assert list(fig.data[0].y) == [10.5, None]
-    with pytest.raises(ValueError, match="2 categories"):
-        role_figures.grouped_bars(["Jan", "Feb"], {"Budget": [1]}, title="x")
-
-
-def test_horizontal_bars_grow_with_their_categories():
-    names = [f"Campaign {i}" for i in range(20)]
-    fig = role_figures.grouped_bars(names, {"Spent": list(range(20))}, title="x", horizontal=True)
-    assert fig.data[0].orientation == "h" and list(fig.data[0].y) == names
-    assert fig.layout.height > role_figures.HEIGHT
-
-
-def test_pacing_figure_projects_from_today_to_the_year_end():
-    fig = role_figures.pacing_to_year_end(
-        budget_by_month=[(datetime.date(2026, m, 1), D("100")) for m in range(1, 13)],
-        actual_by_month=[(datetime.date(2026, 1, 1), D("80")), (datetime.date(2026, 2, 1), D("90"))],
-        start=datetime.date(2026, 1, 1),
-        end=datetime.date(2026, 12, 31),
-        today=datetime.date(2026, 3, 15),
-        spent_to_date=D("200"),
-        projected=D("1000"),
-        currency="USD",
-    )
-    budget, projection, actual = fig.data
-    assert list(budget.y)[-1] == 1200.0
-    assert list(projection.y) == [200.0, 1000.0] and projection.line.dash == "dash"
-    assert list(actual.y) == [0.0, 80.0, 170.0, 200.0]

@@ -369,3 +369,15 @@ def test_incremental_equals_full_after_random_changes(org, ops):
         cursor.execute("SELECT COUNT(*) FROM metrics_rollup")
         assert cursor.fetchone()[0] > 0
     assert services.rebuild_all(compare=True).agreed is True
+
+
+def test_the_demo_seeds_rollups_that_a_rebuild_agrees_with(django_capture_on_commit_callbacks):
+    """Every write the demo makes (bulk facts, approved allocations, a transfer, commitments and the
+    invoice quoting one) reaches the rollups through its marks and hooks."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", verbosity=0)
+    services.refresh_pending()
+    assert not DirtyMark.objects.exists()
+    run = services.rebuild_all(compare=True)
+    assert run.agreed is True, f"{run.differences} rollup rows differ"
+    assert Rollup.objects.filter(dimension="team", grain=Grain.MONTH).exclude(budget=0).exists()
