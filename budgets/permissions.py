@@ -53,6 +53,9 @@ def is_member_of_line_team(user, line):
 
 # A marketer asks for money from a line of their own team (or an untargeted line) for their campaigns.
 can_request_from = is_marketer
+# A plan's reallocations proposed in one go (metrics' scenarios): finance, the CMO — who reads the
+# transfer pages but decides where money goes — and marketers for their own teams' lines.
+can_propose_reallocations = can_manage_budgets | is_cmo | is_marketer
 
 
 def _team_ids(user):

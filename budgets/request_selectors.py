@@ -8,8 +8,8 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from budgets import selectors
-from budgets.models import Allocation, AllocationRequest, AllocationRequestMonth, Budget, RequestStatus
-from budgets.subjects import BUDGET_ALLOCATION
+from budgets.models import Allocation, AllocationRequest, AllocationRequestMonth, Budget, RequestStatus, Transfer
+from budgets.subjects import BUDGET_ALLOCATION, BUDGET_TRANSFER
 from campaigns.fact_selectors import with_totals
 from campaigns.models import Campaign
 from planning.fiscal import fiscal_year_of
@@ -126,6 +126,37 @@ def approval_queue(user) -> list[QueueRow]:
                 campaign=campaigns.get(request.campaign_id),
             )
         )
+    return rows
+
+
+@dataclass
+class TransferQueueRow:
+    task: object
+    transfer: Transfer
+    available: Decimal  # what the source line can still give in the source month, before this transfer
+
+
+def transfer_queue(user) -> list[TransferQueueRow]:
+    """The transfer requests whose active step waits for ``user`` (decided on the task's page), with
+    what each source line has available in its month. Constant query count."""
+    from workflows.selectors import my_tasks
+
+    tasks = list(my_tasks(user, subject_type=BUDGET_TRANSFER))
+    ids = {int(task.instance.subject_id) for task in tasks}
+    transfers = {
+        t.pk: t
+        for t in Transfer.objects.filter(pk__in=ids).select_related(
+            "from_line", "to_line", "from_period", "to_period", "requested_by"
+        )
+    }
+    periods = {t.from_period_id: t.from_period for t in transfers.values()}
+    cells = line_figures([t.from_line_id for t in transfers.values()], list(periods.values()))
+    rows = []
+    for task in tasks:
+        transfer = transfers.get(int(task.instance.subject_id))
+        if transfer is not None:
+            figures = cells.get((transfer.from_line_id, transfer.from_period_id), Figures())
+            rows.append(TransferQueueRow(task=task, transfer=transfer, available=figures.available))
     return rows
 
 

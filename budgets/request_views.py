@@ -196,7 +196,12 @@ def queue(request):
                 (messages.success if ok else messages.error)(request, text)
         return redirect(request.POST.get("next") or reverse("budgets:queue"))
     rows = request_selectors.approval_queue(request.user)
-    return render(request, "budgets/request_queue.html", {"rows": rows, "decision_form": DecisionForm()})
+    transfers = request_selectors.transfer_queue(request.user)
+    return render(
+        request,
+        "budgets/request_queue.html",
+        {"rows": rows, "transfers": transfers, "decision_form": DecisionForm()},
+    )
 
 
 @require_POST

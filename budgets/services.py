@@ -25,7 +25,13 @@ from budgets.models import (
     Transfer,
     TransferKind,
 )
-from budgets.permissions import can_manage_budgets, can_request_from, is_member_of_line_team
+from budgets.permissions import (
+    can_manage_budgets,
+    can_propose_reallocations,
+    can_request_from,
+    is_member_of_line_team,
+    sees_all_budgets,
+)
 from campaigns.permissions import can_edit_campaign
 from mops.errors import Conflict
 from mops.money import money
@@ -346,15 +352,54 @@ def transfer_request_create(
     """Ask to move base-currency money from (line, month) to (line, month) and start the "Budget
     transfer" workflow. Finance may ask for any lines; a marketer only between their own teams'
     lines. Availability is checked at approval (under the budget lock), not here."""
-    from budgets.subjects import BUDGET_TRANSFER
-    from workflows.services import instance_start
-
     if not (can_manage_budgets(actor) or can_request_from(actor)):
         raise PermissionDenied("Only finance and marketers can ask to move budget.")
     if not can_manage_budgets(actor) and not (
         is_member_of_line_team(actor, from_line) and is_member_of_line_team(actor, to_line)
     ):
         raise PermissionDenied("You can move money only between lines of your own teams.")
+    return _transfer_request_start(
+        actor=actor,
+        from_line=from_line,
+        from_period=from_period,
+        to_line=to_line,
+        to_period=to_period,
+        amount=amount,
+        reason=reason,
+        kind=kind,
+    )
+
+
+def reallocations_propose(*, actor, moves: list[dict]) -> list[Transfer]:
+    """Ask for a plan's reallocations at once — e.g. an accepted scenario's (metrics): each move
+    (``from_line``, ``from_period``, ``to_line``, ``to_period``, ``amount``, ``reason``) becomes a
+    transfer request through the "Budget transfer" workflow, all of them or none. Finance and the
+    CMO, who decides where money goes next, may propose between any lines; a marketer between their
+    own teams' lines. Nothing moves until finance approves each transfer."""
+    if not can_propose_reallocations(actor):
+        raise PermissionDenied("Only finance, the CMO and marketers can propose moving budget.")
+    if not sees_all_budgets(actor):
+        foreign = [
+            line.name
+            for move in moves
+            for line in (move["from_line"], move["to_line"])
+            if not is_member_of_line_team(actor, line)
+        ]
+        if foreign:
+            raise PermissionDenied(
+                f"You can move money only between lines of your own teams, not {', '.join(sorted(set(foreign)))}."
+            )
+    with transaction.atomic():
+        return [_transfer_request_start(actor=actor, **move) for move in moves]
+
+
+def _transfer_request_start(
+    *, actor, from_line, from_period, to_line, to_period, amount, reason: str, kind=TransferKind.REALLOCATION
+) -> Transfer:
+    """Validate, create, audit and start the workflow of one transfer; the caller checked the actor."""
+    from budgets.subjects import BUDGET_TRANSFER
+    from workflows.services import instance_start
+
     errors = {}
     if from_line.budget_id != to_line.budget_id:
         errors["to_line"] = ["Both lines must belong to the same budget version."]

@@ -5,6 +5,8 @@ router plus plain paths, so that a section is added without touching the others.
   and the ops admin's writes to custom KPIs through ``metrics.kpi_services``.
 - KPI reads: ``/api/v1/kpis/`` (KPIs grouped any way the dashboards cut) and ``/api/v1/rollups/status/``
   (the rollups' freshness). Both read rollups only.
+- Scenario planning: ``/api/v1/response-models/``, ``/api/v1/scenarios/`` and ``/api/v1/backsolve/``
+  (``metrics.scenario_api``).
 """
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from metrics import kpi_selectors, kpi_services, kpis, selectors
 from metrics import permissions as policy
 from metrics.forms import DashboardFilterForm
 from metrics.models import KpiDefinition, KpiDirection, KpiUnit
+from metrics.scenario_api import BacksolveView, ResponseModelViewSet, ScenarioViewSet
 from mops.api_base import Policy
 from mops.errors import Conflict
 
@@ -388,12 +391,19 @@ class RollupStatusView(APIView):
         )
 
 
+# === Scenario planning: /response-models/, /scenarios/, /backsolve/ ================================
+# Serializers and views live in metrics.scenario_api (this module would pass 500 lines); routed below.
+
+
 # === routes ======================================================================================
 
 router = SimpleRouter()
 router.register("kpi-definitions", KpiDefinitionViewSet, basename="kpi-definition")
+router.register("response-models", ResponseModelViewSet, basename="response-model")
+router.register("scenarios", ScenarioViewSet, basename="scenario")
 urlpatterns = [
     *router.urls,
     path("kpis/", KpiView.as_view(), name="kpis"),
     path("rollups/status/", RollupStatusView.as_view(), name="rollup-status"),
+    path("backsolve/", BacksolveView.as_view(), name="backsolve"),
 ]

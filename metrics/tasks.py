@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from metrics import marks, report, services
+from metrics import marks, report, scenario_services, services
 from mops.celery import transient_retry_options
 
 log = logging.getLogger(__name__)
@@ -38,3 +38,11 @@ def send_weekly_report() -> int:
     """Send the weekly report of the last full week to every active CMO and finance user; returns
     how many messages were sent."""
     return report.send()
+
+
+# Scenario planning (issue 7). Idempotent: a model already fitted (or failed) is left as it is.
+@shared_task(**transient_retry_options(), time_limit=300, soft_time_limit=270)
+def fit_response_model(model_id: int) -> dict:
+    """Fit one response model (``scenario_services.response_model_fit``); seconds, not minutes."""
+    model = scenario_services.response_model_fit(model_id=model_id)
+    return {"status": model.status, "seconds": model.fit_seconds}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import kpi_views, role_views, views
+from metrics import kpi_views, role_views, scenario_views, views
 
 app_name = "metrics"
 urlpatterns = [
@@ -13,4 +13,12 @@ urlpatterns = [
     path("kpis/new/", kpi_views.kpi_create, name="kpi-create"),
     path("kpis/<slug:code>/", kpi_views.kpi_detail, name="kpi-detail"),
     path("kpis/<slug:code>/edit/", kpi_views.kpi_edit, name="kpi-edit"),
+    # Scenario planning (issue 7)
+    path("scenarios/", scenario_views.home, name="scenarios"),
+    path("scenarios/models/new/", scenario_views.model_create, name="scenario-model-create"),
+    path("scenarios/models/<int:pk>/", scenario_views.model_detail, name="scenario-model"),
+    path("scenarios/new/", scenario_views.scenario_create, name="scenario-create"),
+    path("scenarios/compare/", scenario_views.scenario_compare, name="scenario-compare"),
+    path("scenarios/backsolve/", scenario_views.backsolve, name="scenario-backsolve"),
+    path("scenarios/<int:pk>/", scenario_views.scenario_detail, name="scenario-detail"),
 ]

@@ -20,12 +20,13 @@ def nav_items(user) -> list[NavItem]:
         return []
     from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
     from campaigns.permissions import can_view_campaigns
-    from metrics.permissions import can_view_dashboards
+    from metrics.permissions import can_plan_scenarios, can_view_dashboards
     from workflows.permissions import can_manage_templates
     from workflows.selectors import my_task_count
 
     entries = [
         (can_view_dashboards(user), "Dashboards", "metrics:dashboard", None),
+        (can_plan_scenarios(user), "Scenarios", "metrics:scenarios", None),
         (True, "Tasks", "workflows:my-tasks", my_task_count(user)),  # one COUNT query per page
         (can_view_campaigns(user), "Campaigns", "campaigns:home", None),
         (can_view_budgets(user), "Budgets", "budgets:home", None),

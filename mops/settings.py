@@ -215,6 +215,11 @@ SPECTACULAR_SETTINGS = {
         "AttachmentKindEnum": "campaigns.models.AttachmentKind",
         "BudgetRequestStatusEnum": "budgets.models.RequestStatus",
         "CommitmentStatusEnum": "budgets.models.CommitmentStatus",
+        "FactWriteOutcomeEnum": ["created", "updated", "unchanged"],  # campaigns.api.facts
+        "ResponseModelStatusEnum": "metrics.models.FitStatus",
+        "ResponseModelOutcomeEnum": "metrics.models.ModelOutcome",
+        "ScenarioStatusEnum": "metrics.models.ScenarioStatus",
+        "ScenarioKindEnum": "metrics.models.ScenarioKind",
     },
 }
 
