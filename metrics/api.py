@@ -62,7 +62,7 @@ def _entry(kpi: kpis.Kpi, *, is_active: bool = True) -> dict:
 
 
 def _definition_entry(definition: KpiDefinition) -> dict:
-    return _entry(kpi_selectors.as_kpi(definition), is_active=definition.is_active)
+    return _entry(selectors.as_kpi(definition), is_active=definition.is_active)
 
 
 class KpiDefinitionWriteSerializer(serializers.Serializer):

@@ -21,19 +21,6 @@ STANDARD: tuple[kpis.Kpi, ...] = (*kpis.MEASURE_KPIS, *kpis.BUILTIN_KPIS)
 STANDARD_BY_CODE = {kpi.code: kpi for kpi in STANDARD}
 
 
-def as_kpi(definition: KpiDefinition) -> kpis.Kpi:
-    """The catalogue entry of a stored definition (the same mapping as ``selectors.kpi_catalogue``)."""
-    return kpis.Kpi(
-        code=definition.code,
-        name=definition.name,
-        formula=definition.formula,
-        unit=definition.unit,
-        direction=definition.direction,
-        description=definition.description or f"{definition.name} = {definition.formula}",
-        version=definition.version,
-    )
-
-
 def custom_definitions(*, include_inactive: bool = True) -> QuerySet[KpiDefinition]:
     """The current version of every custom KPI, by code."""
     qs = KpiDefinition.objects.filter(is_current=True).select_related("created_by").order_by("code")
@@ -54,7 +41,7 @@ def catalogue_with(kpi: kpis.Kpi) -> dict[str, kpis.Kpi]:
     inactive one, previewed as if it were current. Raises FormulaError for a built-in code."""
     if kpi.builtin:
         return selectors.kpi_catalogue()
-    others = [as_kpi(d) for d in custom_definitions(include_inactive=False).exclude(code=kpi.code)]
+    others = [selectors.as_kpi(d) for d in custom_definitions(include_inactive=False).exclude(code=kpi.code)]
     return kpis.catalogue([*others, kpi])
 
 

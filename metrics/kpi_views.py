@@ -75,7 +75,7 @@ def kpi_detail(request, code):
         definition = kpi_selectors.current_definition(code)
         if definition is None:
             raise Http404(f"There is no KPI with the code {code}.")
-        kpi = kpi_selectors.as_kpi(definition)
+        kpi = selectors.as_kpi(definition)
     if request.method == "POST":
         return _change_status(request, definition)
     catalogue = selectors.kpi_catalogue()

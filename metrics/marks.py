@@ -50,6 +50,8 @@ def schedule_refresh() -> None:
     try:
         if celery_app.conf.task_always_eager:
             refresh_rollups.delay()
+        elif not str(celery_app.conf.broker_url).startswith(("redis://", "rediss://")):
+            refresh_rollups.apply_async(countdown=settings.METRICS_REFRESH_DELAY_MS / 1000)  # no flag to share
         elif _client().set(SCHEDULED_KEY, 1, nx=True, px=settings.METRICS_REFRESH_DELAY_MS + 5000):
             refresh_rollups.apply_async(countdown=settings.METRICS_REFRESH_DELAY_MS / 1000)
     except Exception:  # the broker or Redis is down: the marks are safe in the database
@@ -58,7 +60,7 @@ def schedule_refresh() -> None:
 
 def clear_scheduled() -> None:
     """Called by the refresh task as it starts: changes from now on schedule the next run."""
-    if celery_app.conf.task_always_eager:
+    if celery_app.conf.task_always_eager or not str(celery_app.conf.broker_url).startswith(("redis://", "rediss://")):
         return
     try:
         _client().delete(SCHEDULED_KEY)
@@ -71,5 +73,5 @@ def _client():
     if _redis is None:
         import redis
 
-        _redis = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
+        _redis = redis.Redis.from_url(celery_app.conf.broker_url, socket_timeout=1, socket_connect_timeout=1)
     return _redis

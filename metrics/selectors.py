@@ -273,21 +273,22 @@ def _label(rows: list[Row], group_by: str) -> None:
 # --- KPIs -------------------------------------------------------------------------------------
 
 
+def as_kpi(definition: KpiDefinition) -> kpis.Kpi:
+    """The catalogue entry of a stored custom KPI definition."""
+    return kpis.Kpi(
+        code=definition.code,
+        name=definition.name,
+        formula=definition.formula,
+        unit=definition.unit,
+        direction=definition.direction,
+        description=definition.description or f"{definition.name} = {definition.formula}",
+        version=definition.version,
+    )
+
+
 def kpi_catalogue() -> dict[str, kpis.Kpi]:
     """Measures, built-ins and the current version of every active custom KPI (one query)."""
-    custom = [
-        kpis.Kpi(
-            code=d.code,
-            name=d.name,
-            formula=d.formula,
-            unit=d.unit,
-            direction=d.direction,
-            description=d.description or f"{d.name} = {d.formula}",
-            version=d.version,
-        )
-        for d in KpiDefinition.objects.filter(is_current=True, is_active=True)
-    ]
-    return kpis.catalogue(custom)
+    return kpis.catalogue(as_kpi(d) for d in KpiDefinition.objects.filter(is_current=True, is_active=True))
 
 
 def with_kpis(rows: list[Row], codes, catalogue: dict) -> list[Row]:

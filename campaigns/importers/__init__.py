@@ -1,7 +1,8 @@
 """One module per source format. Each has ``SOURCE`` (a ``FactSource`` value), ``LABEL``,
 ``detect(header) -> bool``, ``layout(header) -> base.Layout`` (raises ``LayoutError`` naming a
 missing column) and ``parse(table)`` yielding ``ParsedRow`` / ``RowError`` one row at a time.
-``base.sniff`` finds the header row and the format; ``parse_file`` reads a file end to end."""
+``base.sniff`` finds the header row and the format; ``parse_file`` reads a file end to end, and
+``columns.parse_blocks`` reads it a block of rows at a time, column-wise (what imports use)."""
 
 from collections.abc import Iterator
 

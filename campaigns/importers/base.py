@@ -3,8 +3,10 @@ parsing, reading a file as a stream of rows (CSV/TSV in any common encoding, or 
 the header row and the format of a file (``sniff`` / ``detect_format``).
 
 Importers only describe columns: each builds a ``Layout`` from the header, and ``parse_rows`` turns
-the rows of a ``Table`` into ``ParsedRow`` or ``RowError`` one at a time, so memory never holds more
-than one row of the file. Money is read from the cell's text into ``Decimal``, never through float
+the rows of a ``Table`` into ``ParsedRow`` or ``RowError`` one at a time (``RowParser``), so memory
+never holds more than one row of the file. Imports read the same rows a block at a time, column by
+column (``columns.parse_blocks``), with ``RowParser`` as the reference for any row out of the
+ordinary. Money is read from the cell's text into ``Decimal``, never through float
 (an XLSX number cell arrives as a float from openpyxl; its shortest ``repr`` is the text Excel
 stored, so ``Decimal(repr(value))`` is exact for anything typed or exported with ≤ 15 digits).
 """
@@ -18,6 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
 
 # --- the shapes importers yield -----------------------------------------------------------------
@@ -331,6 +334,37 @@ class Table:
         else:
             yield from _csv_rows(self.path, self.encoding, self.delimiter, start=self.header_row + 1)
 
+    def blocks(self, size: int) -> Iterator[tuple[int, list[list], "TableError | None"]]:
+        """The rows after the header ``size`` at a time: (number of the first, rows, None); the last
+        block of a file that breaks ends with the ``TableError`` instead of None. The numbers of a
+        block's rows follow each other, as in ``records``."""
+        if self.kind == "xlsx":
+            records = _xlsx_rows(self.path, start=self.header_row + 1)
+            while block := list(islice(records, size)):
+                yield block[0][0], [cells for _, cells in block], None
+            return
+        start = self.header_row + 1
+        with open(self.path, "rb") as raw:
+            text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            number = 1  # of the next record
+            while True:
+                rows: list[list] = []
+                append = rows.append
+                try:
+                    # The preamble and header are read and dropped; then ``size`` rows at a time.
+                    for cells in islice(reader, size if number >= start else start - number):
+                        append(cells)
+                except csv.Error as exc:
+                    broken = TableError(number + len(rows), f"the file cannot be read from here on ({exc})")
+                    yield max(number, start), rows[max(0, start - number) :], broken
+                    return
+                if not rows:
+                    return
+                if number >= start:
+                    yield number, rows, None
+                number += len(rows)
+
 
 def _csv_rows(path: Path, encoding: str, delimiter: str, *, start: int = 1) -> Iterator[tuple[int, list]]:
     # errors="replace": a byte that is not text in the file's encoding becomes U+FFFD, and the row
@@ -553,6 +587,12 @@ class Layout:
     ref_in_breakdown: bool = True  # platform rows of two refs mapped to one campaign add up
     # A format's own rule for a row: may adjust it; returns an error message or None.
     check: Callable[[list, ParsedRow], str | None] | None = None
+    # The same rule for a block of rows (``columns.parse_blocks``): ``check_columns(column, parsed,
+    # read)`` gets the block's cells of a column by index, the parsed "spend" and "measures"
+    # columns to adjust in place, and ``read(cells, fn, dtype)`` (``fn`` once per distinct cell);
+    # it returns a mask of the rows the row rule must see (their message), or None. Without it,
+    # every row of a format with a ``check`` is read row by row.
+    check_columns: Callable | None = None
 
     @property
     def has_breakdown(self) -> bool:
@@ -628,37 +668,37 @@ class _Dates:
         return parse_date(value, month_first=self.month_first)
 
 
-def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
-    """Stream a table's data rows as ParsedRow, or RowError naming the row and every problem in it."""
-    records = table.records()
-    ref_columns, date_column, spend_column = layout.ref, layout.date, layout.spend
-    spend_scale, currency_column, currency_fixed = layout.spend_scale, layout.currency, layout.currency_fixed
-    measures = [(m, i, m.replace("_", " "), MAX_COUNT.get(m, MAX_SMALL_COUNT)) for m, i in layout.measures.items()]
-    breakdown, channel_column, check = layout.breakdown, layout.channel, layout.check
-    dates = _Dates(layout.month_first)
-    is_text = table.kind == "csv"
-    zero = Decimal(0)
-    while True:
-        try:
-            number, cells = next(records)
-        except StopIteration:
-            return
-        except TableError as exc:
-            yield RowError(exc.row, exc.message)
-            return
+ENCODING_ERROR = (
+    "the row holds bytes that are not valid text in the file's encoding; "
+    "save the file as UTF-8 (Excel: “CSV UTF-8”) and upload it again"
+)
+
+
+class RowParser:
+    """Reads one data row: ``parser(number, cells)`` is a ``ParsedRow``, a ``RowError`` naming every
+    problem in the row, or None for a row that is no data (blank, "Total: …", "© …").
+
+    The reference for what a row means: ``columns.parse_blocks`` reads most rows column-wise and
+    hands every row it is not sure of to this."""
+
+    def __init__(self, table: Table, layout: Layout):
+        self.layout = layout
+        self.measures = [
+            (m, i, m.replace("_", " "), MAX_COUNT.get(m, MAX_SMALL_COUNT)) for m, i in layout.measures.items()
+        ]
+        self.dates = _Dates(layout.month_first)
+        self.is_text = table.kind == "csv"
+
+    def __call__(self, number: int, cells: list) -> ParsedRow | RowError | None:
+        layout, dates = self.layout, self.dates
         if _skippable(cells, layout):
-            continue
-        if is_text and "\ufffd" in "".join(cells):
-            yield RowError(
-                number,
-                "the row holds bytes that are not valid text in the file's encoding; "
-                "save the file as UTF-8 (Excel: “CSV UTF-8”) and upload it again",
-            )
-            continue
+            return None
+        if self.is_text and "\ufffd" in "".join(cells):
+            return RowError(number, ENCODING_ERROR)
         errors: list[str] = []
         width = len(cells)
         ref = ""
-        for index in ref_columns:
+        for index in layout.ref:
             ref = cell_text(cells[index]) if index < width else ""
             if ref:
                 break
@@ -666,7 +706,7 @@ def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
             errors.append("the campaign is missing")
         day = None
         try:
-            day = dates(cells[date_column] if date_column < width else None)
+            day = dates(cells[layout.date] if layout.date < width else None)
         except ValueError as exc:
             errors.append(str(exc))
         if day is not None and layout.end_date is not None:
@@ -681,23 +721,24 @@ def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
                         f"the row covers {day:%Y-%m-%d} to {end:%Y-%m-%d}; export one row per day (breakdown by day)"
                     )
         spend = None
-        if spend_column is not None and spend_column < width:
-            spend = _amount(cells[spend_column], "spend", errors, scale=spend_scale)
-        currency = currency_fixed
-        if currency_column is not None:
+        if layout.spend is not None and layout.spend < width:
+            spend = _amount(cells[layout.spend], "spend", errors, scale=layout.spend_scale)
+        currency = layout.currency_fixed
+        if layout.currency is not None:
             try:
-                currency = parse_currency(cell(cells, currency_column)) or currency
+                currency = parse_currency(cell(cells, layout.currency)) or currency
             except ValueError:
-                errors.append(f"{show(cell(cells, currency_column))!r} is not a currency code")
+                errors.append(f"{show(cell(cells, layout.currency))!r} is not a currency code")
         values: dict[str, Decimal] = {}
-        for measure, index, label, ceiling in measures:
+        for measure, index, label, ceiling in self.measures:
             value = _amount(cells[index], label, errors) if index < width else None
             if value is None:
-                values[measure] = zero
+                values[measure] = ZERO
                 continue
             if value >= ceiling and measure not in MONEY_MEASURES:
                 errors.append(f"{label} {show(cells[index])} is too large")
             values[measure] = value
+        breakdown, channel = layout.breakdown, layout.channel
         parsed = ParsedRow(
             number,
             ref,
@@ -706,13 +747,32 @@ def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
             currency,
             values,
             tuple([cell_text(cells[i]) if i < width else "" for i in breakdown]) if breakdown else (),
-            cell_text(cell(cells, channel_column)) if channel_column is not None else "",
+            cell_text(cell(cells, channel)) if channel is not None else "",
         )
-        if check is not None and not errors:
-            message = check(cells, parsed)
+        if layout.check is not None and not errors:
+            message = layout.check(cells, parsed)
             if message:
                 errors.append(message)
         if errors:
-            yield RowError(number, "; ".join(errors))
-        else:
-            yield parsed
+            return RowError(number, "; ".join(errors))
+        return parsed
+
+
+ZERO = Decimal(0)
+
+
+def parse_rows(table: Table, layout: Layout) -> Iterator[ParsedRow | RowError]:
+    """Stream a table's data rows as ParsedRow, or RowError naming the row and every problem in it."""
+    parse = RowParser(table, layout)
+    records = table.records()
+    while True:
+        try:
+            number, cells = next(records)
+        except StopIteration:
+            return
+        except TableError as exc:
+            yield RowError(exc.row, exc.message)
+            return
+        item = parse(number, cells)
+        if item is not None:
+            yield item

@@ -9,6 +9,8 @@ spend is read from ``cost_in_usd`` (in USD); a row with local cost but no USD co
 
 from decimal import Decimal
 
+import numpy as np
+
 from campaigns.importers import base
 from campaigns.models import FactSource
 
@@ -51,6 +53,25 @@ def layout(header: list[str]) -> base.Layout:
                 row.spend = Decimal(0)
             return None
 
+        def no_usd(value) -> bool:
+            return not base.cell_text(value)
+
+        def local_cost_stated(value) -> bool:  # or unreadable: the row rule says which
+            try:
+                return bool(base.parse_number(value))
+            except ValueError:
+                return True
+
+        def check_columns(column, parsed, read):
+            spend = parsed["spend"]
+            without_usd = np.ones(len(spend), dtype=bool) if usd is None else read(column(usd), no_usd, bool)
+            if local is not None:
+                refused = without_usd & read(column(local), local_cost_stated, bool)
+            else:
+                refused = np.zeros(len(spend), dtype=bool)
+            spend[without_usd & ~refused] = "0"
+            return refused
+
         return base.Layout(
             ref=[ref],
             date=date,
@@ -60,6 +81,7 @@ def layout(header: list[str]) -> base.Layout:
                 names, {"impressions": ("impressions",), "clicks": ("clicks",), "leads": ("one click leads",)}
             ),
             check=check,
+            check_columns=check_columns,
         )
     ref = [i for i in (base.find_column(names, "campaign name", "campaign"), base.find_column(names, "campaign id"))]
     ref = [i for i in ref if i is not None]

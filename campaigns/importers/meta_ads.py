@@ -88,18 +88,25 @@ def layout(header: list[str]) -> base.Layout:
     leads = base.find_column(names, "leads", "on facebook leads", "website leads")
     results = base.find_column(names, "results")
     indicator = base.find_column(names, "result indicator", "result type")
-    check = None
+    check = check_columns = None
     if leads is not None:
         measures["leads"] = leads
     elif results is not None:
         measures["leads"] = results
         if indicator is not None:
 
-            def check(cells, row):
+            def not_leads(value) -> bool:
                 # "Results" counts whatever the campaign optimises for; only lead results are leads.
-                kind = str(cells[indicator] if indicator < len(cells) and cells[indicator] else "").lower()
-                if kind and "lead" not in kind:
+                kind = str(value if value else "").lower()
+                return bool(kind) and "lead" not in kind
+
+            def check(cells, row):
+                if not_leads(cells[indicator] if indicator < len(cells) else None):
                     row.measures["leads"] = Decimal(0)
+                return None
+
+            def check_columns(column, parsed, read):
+                parsed["measures"]["leads"][read(column(indicator), not_leads, bool)] = "0"
                 return None
 
     return base.Layout(
@@ -112,6 +119,7 @@ def layout(header: list[str]) -> base.Layout:
         breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS],
         end_date=base.find_column(names, "reporting ends"),
         check=check,
+        check_columns=check_columns,
     )
 
 

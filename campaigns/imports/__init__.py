@@ -9,25 +9,30 @@ The flow, one service each:
 3. ``import_start`` queues the batch; the ``run_import`` task calls
 4. ``import_run``, which checks the file again (periods may have closed, rates been added) and writes.
 
-How the run reads and writes (a 50 MB file must not need 50 MB of memory, nor a query per row):
+How a file is read and written (a 50 MB file must not need 50 MB of memory, nor a query per row,
+nor a Python object per row):
 
-- The file is read twice, one row at a time: a *check* pass validates every row and learns which
-  campaign-days span several rows (platform exports split a day by device, network or ad), then a
-  *write* pass adds up each campaign-day and writes it once its last row has been read. Between the
-  passes only small integers per campaign-day are kept (``checking.DayIndex``), never rows.
-- Writes go in chunks of ``CHUNK`` campaign-days: one query per fact table loads the existing rows,
-  unchanged ones are not written, new and changed ones go in one ``INSERT … ON CONFLICT DO UPDATE``
-  per table (``writing.Upsert``: the statement ``bulk_create(update_conflicts=True)`` sends, without a
-  model instance per row) — an upsert on the facts' unique keys, so a re-run never double counts.
-  Spend rows are keyed (campaign, day, source = format, ``external_key`` = format); result rows
-  (campaign, day, source). Measures the file has no column for keep their values.
+- The file is read a block of rows at a time, column by column (``importers.columns``): each
+  distinct date, campaign and currency of a block is read once, numbers in the usual shapes all at
+  once; any row with something unusual goes through the row-by-row reading (``base.RowParser``),
+  which remains the reference for every value and message.
+- The check (``checking``) works on those columns. A run reads its file once: each block's good
+  rows are staged in a temporary table as soon as they are checked (``writing.Writer.stage``).
+  Between blocks only integers per campaign-day and per segment are kept (16 bytes each), never rows.
+- Then the campaign-days are written in chunks (``writing``): on PostgreSQL set-based — summed,
+  rounded and converted to the base currency in SQL, and one ``INSERT … ON CONFLICT DO UPDATE …
+  WHERE`` the values differ per chunk and fact table, counting outcomes in the same statement;
+  elsewhere compared and upserted from Python. Spend rows are keyed (campaign, day, source =
+  format, ``external_key`` = format); result rows (campaign, day, source): a re-run never double
+  counts, and facts that would not change are not written. Measures the file has no column for
+  keep their values.
 - Counts are file rows: the rows of one campaign-day share its outcome (created if a fact of the day
   was created, else updated if one changed, else unchanged), so created + updated + unchanged +
   rejected = rows read.
-- All-or-nothing: the check pass finds any bad row → the batch fails and nothing is written; else
-  the whole write runs in one transaction. Progress (``rows_done``) is then written per chunk over a
-  second database connection on PostgreSQL (autocommit, so the import page sees it while the
-  transaction is open); on other databases only at the end.
+- All-or-nothing: the check finds any bad row → the batch fails and nothing is written; else the
+  whole run is one transaction. Progress (``rows_done``: rejected rows, then the rows of each chunk
+  written) is then reported over a second database connection on PostgreSQL (autocommit, so the
+  import page sees it while the transaction is open); on other databases only at the end.
   Good rows: each chunk commits on its own, with its progress.
 - Money is summed per campaign-day in the row's currency (the file's, else the campaign's), rounded
   once, and converted at the day's rate (the latest on or before it, as ``fx_rate_on``); pipeline
@@ -190,21 +195,42 @@ def import_run(*, batch_id: int) -> ImportBatch:
         with local_file(batch) as path:
             table = _table(batch, path)
             skipped = _skipped(batch)
-            check = check_file(table=table, format=batch.format, actor=batch.uploaded_by, skip=set(skipped), final=True)
-            all_or_nothing = batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING
-            if all_or_nothing and check.error_count:
-                return _finish_failed(batch, check, skipped)
-            writer = Writer(batch, table, check, restarted=restarted)
-            if all_or_nothing:
-                with progress_reporter(batch) as report, transaction.atomic():
-                    writer.run(report)
-                    return _finish_done(batch, check, skipped, writer)
-            writer.run(None)
-            with transaction.atomic():
-                return _finish_done(batch, check, skipped, writer)
+            writer = Writer(batch, IMPORTERS[batch.format].layout(table.header), restarted=restarted)
+            try:
+                return _check_and_write(batch, table, skipped, writer)
+            finally:
+                writer.close()
     except Exception as exc:
         _mark_stopped(batch, exc)
         raise
+
+
+def _check_and_write(batch: ImportBatch, table: base.Table, skipped: dict, writer: Writer) -> ImportBatch:
+    """One reading of the file: each block is checked and its good rows staged; then, unless an
+    all-or-nothing import found a bad row, the staged rows are written."""
+
+    def check():
+        return check_file(
+            table=table,
+            format=batch.format,
+            actor=batch.uploaded_by,
+            skip=set(skipped),
+            final=True,
+            on_rows=writer.stage,
+        )
+
+    if batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING:
+        with progress_reporter(batch) as report, transaction.atomic():
+            checked = check()
+            if not checked.error_count:
+                writer.run(checked, report)
+                return _finish_done(batch, checked, skipped, writer)
+            transaction.set_rollback(True)  # nothing but the staged rows was written: let them go
+        return _finish_failed(batch, checked, skipped)
+    checked = check()
+    writer.run(checked, None)
+    with transaction.atomic():
+        return _finish_done(batch, checked, skipped, writer)
 
 
 # --- ending a run -------------------------------------------------------------------------------

@@ -1,38 +1,45 @@
-"""The check pass of an import: read every row of a file and say what is wrong with it, which
-campaigns it names that mops does not know, and which campaign-days span several rows.
+"""The check of an import: read every row of a file and say what is wrong with it, which campaigns
+it names that mops does not know, and hand the good rows on — the run stages them for the write as
+it checks, so that a run reads its file once.
 
-One query per chunk of rows at most (new campaign references); closed periods, editable campaigns
-and currencies once per file, exchange rates once per currency. What it keeps between rows is small
-integers per campaign-day (``DayIndex``), never the rows.
+The file is read a block of rows at a time, column by column (``columns.parse_blocks``), and the
+check works on those columns: each distinct reference, currency and channel once per block, dates
+against closed periods and rates by binary search over the whole column. A query per block at
+most (new campaign references); closed periods, editable campaigns and currencies once per file,
+rates once per currency. What it keeps between blocks is integers per campaign-day and per segment
+(the first good row, for the duplicate and currency rules), never rows.
+
+The rules are those of a row-by-row reading, in file order: a row is good when its campaign is
+known and editable, its channel (generic sheets) is the campaign's, its day is in no closed
+period, its money has a currency and a rate for the day, and no earlier good row has the same
+campaign and day (generic sheets) or the same campaign, day and segments (platform exports, whose
+good rows of one day must also share a currency). A bad row's message names every problem it has.
 """
 
-import bisect
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import islice
+from itertools import repeat
 
+import numpy as np
+import pandas as pd
 from django.conf import settings
 from django.db.models import Q
 
-from campaigns.importers import IMPORTERS, base
+from campaigns.importers import IMPORTERS, base, columns
 from campaigns.models import Campaign, CampaignAlias, FactSource
 from campaigns.selectors import editable_campaigns
 from mops.models import Currency, FxRate
 from mops.selectors import FxRateMissing
 from planning.selectors import closed_periods_between
 
-CHUNK = 2000  # campaign-days per write; rows per lookup of campaign references
+CHUNK = 2000  # campaign-days per write (at least; see ``writing.Writer``)
 MAX_ERRORS = 1000  # row errors kept on the batch (rows_rejected keeps the true count)
 ONE = Decimal(1)
 # A campaign-day as one int: campaign id and the date's ordinal (< 2**20 until the year 2871).
 DAY_BITS = 20
-
-
-def day_key(campaign_id: int, day: datetime.date) -> int:
-    return campaign_id << DAY_BITS | day.toordinal()
+CURRENCY_BITS = 12  # a day's first row and its currency as one int: row << 12 | currency number
 
 
 @dataclass
@@ -42,16 +49,12 @@ class Check:
     rows_total: int = 0
     error_count: int = 0  # rows with errors (not counting skipped references)
     errors: list = field(default_factory=list)  # the first MAX_ERRORS row errors
-    bad_rows: set = field(default_factory=set)  # every row the write pass must leave out
     unknown: dict = field(default_factory=dict)  # reference → rows, when not final
     skipped: dict = field(default_factory=lambda: defaultdict(int))  # reference → rows
-    days: "DayIndex" = None
-    campaigns: "Campaigns" = None
+    days: int = 0  # campaign-days with good rows
     money: "Rates" = None
-    layout: base.Layout = None
 
     def reject(self, row: int, message: str) -> None:
-        self.bad_rows.add(row)
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"row": row, "message": message})
@@ -77,112 +80,252 @@ class Check:
         }
 
 
-def check_file(*, table: base.Table, format: str, actor, skip: set[str], final: bool) -> Check:
-    """Read every row and validate it: parse errors, campaign (known, editable, channel), closed
-    period, currency and rate, duplicates and mixed currencies within a campaign-day.
+@dataclass
+class GoodRows:
+    """The good rows of a block, ready to be written: a column each, in file order."""
 
-    A query per chunk of rows at most (new campaign references); periods, editable campaigns and
-    currencies once, rates once per currency. When not ``final``, unknown references are collected
-    rather than rejected (the user maps them next).
-    """
+    row: np.ndarray  # int64 row numbers
+    campaign: np.ndarray  # int64 campaign ids
+    day: np.ndarray  # int64 date ordinals
+    currency: np.ndarray  # object: the row's currency, else its campaign's
+    rate: np.ndarray  # object: base currency per unit as decimal text; None where the row has no money
+    spend: np.ndarray  # object: decimal text, None when the row states no spend
+    measures: dict[str, np.ndarray]  # object: decimal text, in the row's currency for money
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def check_file(*, table: base.Table, format: str, actor, skip: set[str], final: bool, on_rows=None) -> Check:
+    """Read every row and validate it (see the module's docstring); ``on_rows(GoodRows)`` after each
+    block with good rows. When not ``final``, unknown references are collected rather than
+    rejected (the user maps them next)."""
     layout = IMPORTERS[format].layout(table.header)
-    check = Check(layout=layout, days=DayIndex(), campaigns=Campaigns(format), money=Rates())
-    editable = set(editable_campaigns(user=actor).values_list("id", flat=True))
-    closed = ClosedPeriods()
-    segments: dict[int, int] | None = {} if layout.has_breakdown else None
-    campaigns, rates, days = check.campaigns, check.money, check.days
-    money_in_file = bool(base.MONEY_MEASURES & set(layout.measures))
-    for chunk in chunks(base.parse_rows(table, layout), CHUNK):
-        campaigns.lookup({item.ref for item in chunk if isinstance(item, base.ParsedRow)})
-        for item in chunk:
-            check.rows_total += 1
-            if isinstance(item, base.RowError):
-                check.reject(item.row, item.message)
-                continue
-            if item.ref in skip:
-                check.skipped[item.ref] += 1
-                check.bad_rows.add(item.row)
-                continue
-            campaign = campaigns.found[item.ref]
-            if campaign is None:
-                if final:
-                    check.reject(item.row, f"{item.ref!r} matches no campaign")
+    checker = Checker(layout=layout, format=format, actor=actor, skip=skip, final=final)
+    for block in columns.parse_blocks(table, layout):
+        good = checker.block(block)
+        if on_rows is not None and len(good):
+            on_rows(good)
+    return checker.check
+
+
+# What a reference in a file leads to.
+_OK, _SKIP, _UNKNOWN, _FORBIDDEN = 0, 1, 2, 3
+
+
+class Checker:
+    """The check of one file, a block at a time (``block``); the outcome accrues in ``check``."""
+
+    def __init__(self, *, layout: base.Layout, format: str, actor, skip: set[str], final: bool):
+        self.layout, self.skip, self.final = layout, skip, final
+        self.check = Check(money=Rates())
+        self.editable = set(editable_campaigns(user=actor).values_list("id", flat=True))
+        self.closed = ClosedPeriods()
+        self.campaigns = Campaigns(format)
+        self.money_in_file = bool(base.MONEY_MEASURES & set(layout.measures))
+        self.segmented = layout.has_breakdown
+        self.first_of_day = KeyTable()  # day key → first good row (<< CURRENCY_BITS | currency)
+        self.first_of_segment = KeyTable()  # segment hash → first good row
+        self.currency_numbers: dict[str, int] = {}
+        self.ref_numbers: dict[str, int] = {}
+
+    def block(self, block: columns.Block) -> GoodRows:
+        check = self.check
+        check.rows_total += len(block) + len(block.errors)
+        rejected = [(e.row, e.message) for e in block.errors]
+        codes, refs = pd.factorize(block.ref)
+        refs = list(refs)
+        self.campaigns.lookup(refs)
+        found = [self.campaigns.found[ref] for ref in refs]
+        kinds = np.array([self._kind(ref, campaign) for ref, campaign in zip(refs, found, strict=True)], np.int8)
+        kind = kinds[codes] if len(refs) else np.zeros(0, np.int8)
+        if (kinds != _OK).any():
+            counts = np.bincount(codes, minlength=len(refs))
+            for i in np.flatnonzero(kinds == _SKIP):
+                check.skipped[refs[i]] += int(counts[i])
+            if not self.final:
+                for i in np.flatnonzero(kinds == _UNKNOWN):
+                    check.unknown[refs[i]] = check.unknown.get(refs[i], 0) + int(counts[i])
+            for i in np.flatnonzero(((kind == _UNKNOWN) & self.final) | (kind == _FORBIDDEN)):
+                ref = refs[codes[i]]
+                if kind[i] == _UNKNOWN:
+                    rejected.append((int(block.row[i]), f"{ref!r} matches no campaign"))
                 else:
-                    check.unknown[item.ref] = check.unknown.get(item.ref, 0) + 1
-                    check.bad_rows.add(item.row)
-                continue
-            if campaign.pk not in editable:  # nothing more to say about another team's campaign
-                check.reject(item.row, f"you cannot import into {item.ref!r}: it is not one of your team's campaigns")
-                continue
+                    message = f"you cannot import into {ref!r}: it is not one of your team's campaigns"
+                    rejected.append((int(block.row[i]), message))
+
+        ok = np.flatnonzero(kind == _OK)
+        code = codes[ok]
+        rows, day = block.row[ok], block.day[ok]
+        campaign_ids = np.array([c.pk if c is not None else 0 for c in found], np.int64)
+        campaign = campaign_ids[code] if len(refs) else np.zeros(0, np.int64)
+        currency = block.currency[ok]
+        own = pd.isna(currency)
+        if own.any():
+            currency[own] = np.array([c.currency if c is not None else None for c in found], object)[code[own]]
+        spend = block.spend[ok]
+
+        # Problems of a row on its own, each a mask (and what the message needs).
+        bad_channel = self._bad_channel(block.channel[ok], code, found) if block.channel is not None else None
+        period = self.closed.holding(day)
+        closed = period >= 0
+        needs_rate = ~pd.isna(spend) if not self.money_in_file else np.ones(len(ok), dtype=bool)
+        rate, unknown_currency, no_rate = self.check.money.texts(currency, day, needs_rate)
+        alone = closed | unknown_currency | no_rate
+        if bad_channel is not None:
+            alone |= bad_channel
+
+        # Problems with earlier rows: duplicates, and a day's currency.
+        keys = campaign << DAY_BITS | day
+        same_segment = differs = first = None
+        if self.segmented:
+            first, first_currency, differs, same_segment = self._segment_rules(
+                keys, rows, ~alone, currency, block.segment[ok], refs, code
+            )
+            bad = alone | (same_segment > 0) | differs
+        else:
+            first = _earlier(self.first_of_day, keys, rows, rows, ~alone)
+            bad = alone | (first > 0)
+        for i in np.flatnonzero(bad):
             problems = []
-            if item.channel and item.channel.casefold() not in (
-                campaign.channel.slug.casefold(),
-                campaign.channel.name.casefold(),
-            ):
-                problems.append(f"channel {item.channel!r} is not the campaign's channel ({campaign.channel.name})")
-            period = closed.holding(item.date)
-            if period is not None:
-                problems.append(f"{period} is closed by finance: nothing dated {item.date:%Y-%m-%d} can be imported")
-            currency = item.currency or campaign.currency
-            if item.spend is not None or money_in_file:
-                if currency not in rates.known:
-                    problems.append(f"{currency!r} is not a currency mops knows")
-                elif rates.rate(currency, item.date) is None:
-                    problems.append(str(FxRateMissing(currency, item.date)))
-            key = day_key(campaign.pk, item.date)
-            first = days.first_of(key)
-            if segments is None:
-                if first is not None:
+            if bad_channel is not None and bad_channel[i]:
+                campaign_obj = found[code[i]]
+                channel = block.channel[ok[i]]
+                problems.append(f"channel {channel!r} is not the campaign's channel ({campaign_obj.channel.name})")
+            date = datetime.date.fromordinal(int(day[i]))
+            if closed[i]:
+                held = self.closed.periods[period[i]]
+                problems.append(f"{held} is closed by finance: nothing dated {date:%Y-%m-%d} can be imported")
+            if unknown_currency[i]:
+                problems.append(f"{currency[i]!r} is not a currency mops knows")
+            elif no_rate[i]:
+                problems.append(str(FxRateMissing(currency[i], date)))
+            if not self.segmented:
+                if first[i]:
                     problems.append(
-                        f"row {first[0]} has the same campaign and day ({campaign.code}, {item.date:%Y-%m-%d})"
+                        f"row {first[i]} has the same campaign and day ({found[code[i]].code}, {date:%Y-%m-%d})"
                     )
-            else:
-                segment_key = hash((key, item.ref if layout.ref_in_breakdown else "", item.breakdown))
-                earlier = segments.get(segment_key)
-                if earlier is not None:
-                    problems.append(f"row {earlier} has the same campaign, day and segments")
-                elif first is not None and first[1] != currency:
-                    problems.append(
-                        f"its currency {currency} differs from {first[1]} in row {first[0]} for the same day"
-                    )
-            if problems:
-                check.reject(item.row, "; ".join(problems))
-                continue
-            if segments is not None:
-                segments[segment_key] = item.row
-            days.add(key, item.row, currency)
-    return check
+            elif same_segment[i]:
+                problems.append(f"row {same_segment[i]} has the same campaign, day and segments")
+            elif differs[i]:
+                problems.append(
+                    f"its currency {currency[i]} differs from {first_currency[i]} in row {first[i]} for the same day"
+                )
+            rejected.append((int(rows[i]), "; ".join(problems)))
+
+        rejected.sort()
+        for row, message in rejected:
+            check.reject(row, message)
+        good = np.flatnonzero(~bad)
+        check.days = len(self.first_of_day)  # each good row's day has its first good row there
+        src = ok[good]
+        return GoodRows(
+            row=rows[good],
+            campaign=campaign[good],
+            day=day[good],
+            currency=currency[good],
+            rate=rate[good],
+            spend=spend[good],
+            measures={m: v[src] for m, v in block.measures.items()},
+        )
+
+    # --- the rules ---------------------------------------------------------------------------------
+
+    def _kind(self, ref: str, campaign: Campaign | None) -> int:
+        if ref in self.skip:
+            return _SKIP
+        if campaign is None:
+            return _UNKNOWN
+        if campaign.pk not in self.editable:  # nothing more to say about another team's campaign
+            return _FORBIDDEN
+        return _OK
+
+    @staticmethod
+    def _bad_channel(channel: np.ndarray, code: np.ndarray, found: list) -> np.ndarray:
+        """Rows whose channel cell is neither the campaign's channel's slug nor its name."""
+        bad = np.zeros(len(channel), dtype=bool)
+        stated = np.flatnonzero(channel != "")
+        if not len(stated):
+            return bad
+        pairs = pd.MultiIndex.from_arrays([code[stated], channel[stated]])
+        pair_codes, uniques = pd.factorize(pairs)
+        verdict = np.array(
+            [
+                name.casefold() not in (found[c].channel.slug.casefold(), found[c].channel.name.casefold())
+                for c, name in uniques
+            ],
+            dtype=bool,
+        )
+        bad[stated] = verdict[pair_codes]
+        return bad
+
+    def _segment_rules(self, keys, rows, candidate, currency, segments, refs, code):
+        """The platform rules, per row: (the day's earlier first good row or 0, that row's currency,
+        whether the row's currency differs from it, the earlier good row with the same campaign,
+        day and segments or 0)."""
+        numbers = self.currency_numbers
+        currency_number = np.array([numbers.setdefault(c, len(numbers)) for c in currency], np.int64)
+        # The day's first good row is its first row with no problem of its own: no earlier row of
+        # the day was good, so it can neither repeat a segment nor differ in currency.
+        packed = _earlier(
+            self.first_of_day, keys, rows << CURRENCY_BITS | currency_number, rows, candidate, CURRENCY_BITS
+        )
+        first = packed >> CURRENCY_BITS
+        first_number = packed & ((1 << CURRENCY_BITS) - 1)
+        differs = (first > 0) & (first_number != currency_number)
+        names = np.array(list(numbers), dtype=object)
+        first_currency = np.where(differs, names[first_number], None)
+        # A segment's first good row: its first with no problem of its own and the day's currency.
+        if self.layout.ref_in_breakdown:
+            ids = self.ref_numbers
+            ref = np.array([ids.setdefault(r, len(ids)) for r in refs], np.int64)[code].tolist()
+        else:
+            ref = repeat(-1)
+        hashes = np.fromiter(map(hash, zip(keys.tolist(), ref, segments.tolist(), strict=False)), np.int64, len(keys))
+        same = _earlier(self.first_of_segment, hashes, rows, rows, candidate & ~differs)
+        return first, first_currency, differs, same
 
 
-class DayIndex:
-    """Per campaign-day (an int key): the first good row and its currency; for days spread over
-    several rows also the last one, which tells the write pass when a day is complete. Integers
-    only — about 100 bytes a campaign-day, whatever the rows hold."""
+def _earlier(firsts: "KeyTable", keys: np.ndarray, values: np.ndarray, rows: np.ndarray, candidate, shift: int = 0):
+    """Per row, the value an earlier row stored for its key, or 0. Values are row numbers, or
+    ``row << shift | …``. A ``candidate`` row whose key has no value yet stores its own: the first
+    candidate of each key in file order, as a row-by-row reading would."""
+    first = firsts.get(keys)
+    new = np.flatnonzero(candidate & (first == 0))
+    if len(new):
+        new_keys, at = np.unique(keys[new], return_index=True)  # the first occurrence of each key
+        firsts.add(new_keys, values[new[at]])
+        pending = np.flatnonzero(first == 0)
+        first[pending] = firsts.get(keys[pending])
+    return np.where((first >> shift) < rows, first, 0)
+
+
+class KeyTable:
+    """int64 key → int64 value (never 0), for the keys of a whole file: sorted arrays, 16 bytes a key
+    where a dict takes about a hundred. Added to a block of new keys at a time, kept as a few
+    sorted runs that merge like a binary counter, so that adding stays O(n log n) in all."""
 
     def __init__(self):
-        self._first: dict[int, int] = {}  # key → row << 12 | currency index
-        self.last: dict[int, int] = {}  # key → last row, for days of several rows
-        self._currencies: list[str] = []
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def first_of(self, key: int) -> tuple[int, str] | None:
-        packed = self._first.get(key)
-        if packed is None:
-            return None
-        return packed >> 12, self._currencies[packed & 0xFFF]
+    def __len__(self) -> int:
+        return sum(len(k) for k, _ in self.runs)
 
-    def add(self, key: int, row: int, currency: str) -> None:
-        if key in self._first:
-            self.last[key] = row
-            return
-        try:
-            index = self._currencies.index(currency)
-        except ValueError:
-            index = len(self._currencies)
-            self._currencies.append(currency)
-        self._first[key] = row << 12 | index
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), dtype=np.int64)
+        for run_keys, run_values in self.runs:
+            at = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
+            hit = run_keys[at] == keys
+            found[hit] = run_values[at[hit]]
+        return found
 
-    def is_last(self, key: int, row: int) -> bool:
-        return row >= self.last.get(key, 0)
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Add keys the table does not hold yet (``keys`` sorted and distinct)."""
+        self.runs.append((keys, values))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (newer_keys, newer_values), (keys, values) = self.runs.pop(), self.runs.pop()
+            at = np.searchsorted(keys, newer_keys)  # both sorted: a merge, no sort
+            self.runs.append((np.insert(keys, at, newer_keys), np.insert(values, at, newer_values)))
 
 
 class Campaigns:
@@ -195,7 +338,7 @@ class Campaigns:
         self.platform = format != FactSource.GENERIC
         self.found: dict[str, Campaign | None] = {}
 
-    def lookup(self, refs: Iterable[str]) -> None:
+    def lookup(self, refs) -> None:
         new = {ref for ref in refs if ref not in self.found}
         if not new:
             return
@@ -235,45 +378,62 @@ class Rates:
 
     def __init__(self):
         self.known = set(Currency.objects.values_list("code", flat=True))
-        self._tables: dict[str, tuple[list[int], list[Decimal]]] = {}
-        self._seen: dict[tuple[str, datetime.date], Decimal | None] = {}
+        self._tables: dict[str, tuple[np.ndarray, list[Decimal], np.ndarray]] = {}
+
+    def _table(self, currency: str):
+        table = self._tables.get(currency)
+        if table is None:
+            rows = list(FxRate.objects.filter(currency_id=currency).order_by("date").values_list("date", "rate"))
+            ordinals = np.array([d.toordinal() for d, _ in rows], dtype=np.int64)
+            rates = [r for _, r in rows]
+            texts = np.array([str(r) for r in rates], dtype=object)
+            table = self._tables[currency] = (ordinals, rates, texts)
+        return table
 
     def rate(self, currency: str, day: datetime.date) -> Decimal | None:
         if currency == settings.BASE_CURRENCY:
             return ONE
-        try:
-            return self._seen[currency, day]
-        except KeyError:
-            rate = self._seen[currency, day] = self._lookup(currency, day)
-            return rate
+        ordinals, rates, _ = self._table(currency)
+        index = int(np.searchsorted(ordinals, day.toordinal(), side="right")) - 1
+        return rates[index] if index >= 0 else None
 
-    def _lookup(self, currency: str, day: datetime.date) -> Decimal | None:
-        table = self._tables.get(currency)
-        if table is None:
-            rows = FxRate.objects.filter(currency_id=currency).order_by("date").values_list("date", "rate")
-            table = self._tables[currency] = ([d.toordinal() for d, _ in rows], [r for _, r in rows])
-        index = bisect.bisect_right(table[0], day.toordinal()) - 1
-        return table[1][index] if index >= 0 else None
+    def texts(self, currency: np.ndarray, day: np.ndarray, needed: np.ndarray):
+        """For the rows with money (``needed``): (each row's rate as decimal text, None where not
+        needed or missing; the rows whose currency mops does not know; the rows with no rate on or
+        before their day)."""
+        n = len(currency)
+        rate = np.full(n, None, dtype=object)
+        unknown = np.zeros(n, dtype=bool)
+        missing = np.zeros(n, dtype=bool)
+        if not needed.any():
+            return rate, unknown, missing
+        codes, uniques = pd.factorize(currency)
+        for i, code in enumerate(uniques):
+            rows = np.flatnonzero((codes == i) & needed)
+            if code == settings.BASE_CURRENCY:
+                rate[rows] = "1"
+            elif code not in self.known:
+                unknown[rows] = True
+            else:
+                ordinals, _, texts = self._table(code)
+                index = np.searchsorted(ordinals, day[rows], side="right") - 1
+                missing[rows] = index < 0
+                rate[rows[index >= 0]] = texts[index[index >= 0]]
+        return rate, unknown, missing
 
 
 class ClosedPeriods:
     """The closed months (one query for the whole file)."""
 
     def __init__(self):
-        periods = closed_periods_between(datetime.date.min, datetime.date.max)
-        self._starts = [p.start_date for p in periods]
-        self._periods = periods
+        self.periods = closed_periods_between(datetime.date.min, datetime.date.max)
+        self._starts = np.array([p.start_date.toordinal() for p in self.periods], dtype=np.int64)
+        self._ends = np.array([p.end_date.toordinal() for p in self.periods], dtype=np.int64)
 
-    def holding(self, day: datetime.date):
-        if not self._periods:
-            return None
-        index = bisect.bisect_right(self._starts, day) - 1
-        if index >= 0 and self._periods[index].end_date >= day:
-            return self._periods[index]
-        return None
-
-
-def chunks(iterable: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+    def holding(self, days: np.ndarray) -> np.ndarray:
+        """Per day (an ordinal), the index of the closed period holding it, or -1."""
+        if not self.periods:
+            return np.full(len(days), -1, dtype=np.int64)
+        index = np.searchsorted(self._starts, days, side="right") - 1
+        inside = (index >= 0) & (self._ends[np.maximum(index, 0)] >= days)
+        return np.where(inside, index, -1)

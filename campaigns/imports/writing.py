@@ -1,24 +1,37 @@
-"""The write pass of an import: add up each campaign-day's rows, compare with the facts already
-stored (one query per table and chunk) and upsert what is new or changed (one statement per table
-and chunk); and the progress reporter of an all-or-nothing run.
+"""The write of an import, and the progress reporter of an all-or-nothing run.
 
-On PostgreSQL a chunk's campaign-days instead go by ``COPY`` into a temporary staging table, and one
-statement (``Stage``) upserts both fact tables from it — writing only rows whose values differ —
-and counts created, updated and unchanged file rows in SQL: no existing rows travel to Python, and
-the database does the comparison (an import of 100,000 new campaign-days wrote in 4 s instead of 8;
-a re-import of an unchanged file compared in under 1 s instead of 3.4). The sums, rounding and
-conversion stay in Python, so both paths store the same values.
+The check hands each block's good rows to ``Writer.stage``, which puts them in a temporary table
+of the database (``COPY`` on PostgreSQL; an ``INSERT`` per block elsewhere): the file is read once
+per run, and Python never holds more than a block. Once the file is read, ``Writer.run`` writes the
+campaign-days in chunks of ``checking.CHUNK`` days or more (about ``STEPS`` chunks a file, each a
+step of the progress bar), one of two ways with the same outcome (tests compare them):
+
+- PostgreSQL (``Writer.staging``): one statement adds up each campaign-day's rows, rounds the sums
+  and converts money to the base currency — in ``numeric``, exact, rounding half away from zero as
+  ``mops.money`` does — into a second temporary table; then one statement per chunk upserts both
+  fact tables from it, ``ON CONFLICT DO UPDATE … WHERE`` the stored values differ (unchanged facts
+  are not written), and counts the file rows per outcome from what the upserts return (``xmax = 0``:
+  inserted). Nothing travels back to Python but the counts.
+- Elsewhere (SQLite, the embedded default): per chunk, the rows are read back in campaign-day
+  order, added up, rounded and converted in Python (``Decimal``, ``money``), compared with the facts
+  stored (one query per table) and the new and changed ones upserted (``Upsert``).
+
+Numbers are staged as the decimal text of the file (``numeric`` columns on PostgreSQL, text
+elsewhere): nothing passes through a float.
 """
 
 import datetime
 import io
 import logging
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from operator import or_
 
+import numpy as np
+import pandas as pd
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -26,11 +39,14 @@ from django.utils import timezone
 from campaigns import hooks
 from campaigns.importers import base
 from campaigns.imports import checking
-from campaigns.imports.checking import ONE, Check, day_key
+from campaigns.imports.checking import ONE, Check, GoodRows
+from campaigns.imports.upserts import Upsert, UpsertFromDays
 from campaigns.models import RESULT_MEASURES, ImportBatch, ResultFact, SpendEntry
 from mops.money import money
 
 logger = logging.getLogger(__name__)
+
+STEPS = 20  # chunks a large file is written in (more statements cost more; fewer, a jerkier bar)
 
 
 @dataclass
@@ -46,23 +62,33 @@ class Day:
 
 
 class Writer:
-    """The write pass: add up campaign-days, upsert them in chunks, count outcomes per file row."""
+    """Stages the good rows as they are checked (``stage``), then writes the campaign-days (``run``)
+    and counts outcomes per file row; ``close`` drops the temporary tables."""
 
-    def __init__(self, batch: ImportBatch, table: base.Table, check: Check, *, restarted: bool):
-        self.batch, self.table, self.check = batch, table, check
-        self.layout = check.layout
+    # The set-based path on PostgreSQL (tests switch it off to compare both paths).
+    staging = True
+
+    def __init__(self, batch: ImportBatch, layout: base.Layout, *, restarted: bool):
+        self.batch = batch
         self.source = batch.format
-        self.has_spend = self.layout.spend is not None
-        self.measures = list(self.layout.measures)
+        self.has_spend = layout.spend is not None
+        self.measures = list(layout.measures)
         self.counts = {"created": 0, "updated": 0, "unchanged": 0}
         self.changed_campaigns: set[int] = set()
         self.changed_range: list[datetime.date] = []
         self.all_campaigns: set[int] = set()
         self.all_range: list[datetime.date] = []
         self.restarted = restarted
-        self.rows_read = 0
+        self.staged = 0  # rows in the staging table
+        self.rows_done = 0
         self.note = f"Imported from {batch.filename}"[:500]
         self.reference = f"import-{batch.pk}"
+        self.postgres = connection.vendor == "postgresql"
+        self.set_based = self.staging and self.postgres
+        quote = connection.ops.quote_name
+        self.rows_table = quote(f"mops_import_rows_{batch.pk}")
+        self.days_table = quote(f"mops_import_days_{batch.pk}")
+        self.created = False
         # Measures the file does not have: 0 in a new row, left alone in an existing one.
         absent = [m for m in RESULT_MEASURES if m not in self.measures]
         self.absent_measures = [0] * len(absent)
@@ -93,53 +119,206 @@ class Writer:
             conflict=["campaign", "date", "source"],
             update=[*self.measures, "updated_by", "updated_at"],
         )
-        self.stage = Stage(self) if self.staging and connection.vendor == "postgresql" else None
 
-    # The staging-table path on PostgreSQL (tests switch it off to compare both paths).
-    staging = True
+    # --- staging ---------------------------------------------------------------------------------
 
-    def run(self, report) -> None:
-        """``report(rows_done)`` after each chunk when given; else each chunk commits on its own."""
-        check, days, found = self.check, self.check.days, self.check.campaigns.found
-        buffer: dict[int, Day] = {}
-        ready: list[int] = []
-        for item in base.parse_rows(self.table, self.layout):
-            self.rows_read += 1
-            if isinstance(item, base.RowError) or item.row in check.bad_rows:
-                continue
-            campaign = found[item.ref]
-            key = day_key(campaign.pk, item.date)
-            day = buffer.get(key)
-            if day is None:
-                day = buffer[key] = Day(campaign.pk, item.date, item.currency or campaign.currency)
-            day.rows += 1
-            if item.spend is not None:
-                day.spend = item.spend if day.spend is None else day.spend + item.spend
-            for measure, value in item.measures.items():
-                day.measures[measure] = day.measures.get(measure, 0) + value
-            if days.is_last(key, item.row):
-                ready.append(key)
-                if len(ready) >= checking.CHUNK:
-                    self._flush([buffer.pop(k) for k in ready], report)
-                    ready = []
-        self._flush([buffer.pop(k) for k in ready], report)
-        assert not buffer, "every campaign-day reaches its last row"
+    def stage(self, good: GoodRows) -> None:
+        """Add a block's good rows to the staging table."""
+        if not self.created:
+            self._create_rows_table()
+        numbers = range(self.staged + 1, self.staged + len(good) + 1)  # the order of staging
+        self.staged += len(good)
+        self.all_campaigns.update(np.unique(good.campaign).tolist())
+        first, last = (datetime.date.fromordinal(int(d)) for d in (good.day.min(), good.day.max()))
+        self.all_range = widen(widen(self.all_range, first), last)
+        codes, ordinals = pd.factorize(good.day)
+        dates = np.array([datetime.date.fromordinal(int(o)).isoformat() for o in ordinals], dtype=object)[codes]
+        columns = [
+            numbers,
+            good.campaign.tolist(),
+            dates,
+            good.currency,
+            good.rate,
+            good.spend,
+            *(good.measures[m] for m in self.measures),
+        ]
+        with connection.cursor() as cursor:
+            if self.postgres:
+                # COPY's text format: tab-separated, \N for NULL. Every value is a number, a date or a
+                # currency code the check has read: nothing to escape.
+                columns[0], columns[1] = map(str, columns[0]), map(str, columns[1])
+                columns[4:6] = [np.where(pd.isna(c), "\\N", c) for c in columns[4:6]]
+                text = "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+                cursor.cursor.copy_expert(f"COPY {self.rows_table} FROM STDIN", io.StringIO(text))
+            else:
+                placeholders = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {self.rows_table} VALUES ({placeholders})",
+                    list(zip(*(c.tolist() if isinstance(c, np.ndarray) else c for c in columns), strict=True)),
+                )
 
-    def _flush(self, days: list[Day], report) -> None:
-        if report is None:
-            with transaction.atomic():
-                self._write(days)
-                ImportBatch.objects.filter(pk=self.batch.pk).update(rows_done=self.rows_read)
+    def _create_rows_table(self) -> None:
+        quote = connection.ops.quote_name
+        number = "numeric" if self.postgres else "text"  # SQLite keeps text as it is: exact
+        columns = [
+            ("n", "bigint"),
+            ("campaign_id", "bigint"),
+            ("date", "date" if self.postgres else "text"),
+            ("currency", "varchar(3)"),
+            ("rate", number),
+            ("spend", number),
+            *((m, number) for m in self.measures),
+        ]
+        definition = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
+        with connection.cursor() as cursor:
+            if self.postgres:
+                # One round trip; a run that failed earlier in this session may have left the tables.
+                statements = [
+                    f"DROP TABLE IF EXISTS {self.rows_table}, {self.days_table}",
+                    f"CREATE TEMPORARY TABLE {self.rows_table} ({definition})",
+                ]
+                if not self.set_based:  # the Python path reads the rows a chunk of days at a time
+                    statements.append(f"CREATE INDEX ON {self.rows_table} (campaign_id, date)")
+                cursor.execute("; ".join(statements))
+            else:
+                # Kept in (campaign, date) order: what the Python path reads a chunk of days of.
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {self.rows_table} ({definition}, "
+                    "PRIMARY KEY (campaign_id, date, n)) WITHOUT ROWID"
+                )
+        self.created = True
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    def run(self, check: Check, report) -> None:
+        """Write the staged campaign-days; ``report(rows_done)`` after each chunk when given, else each
+        chunk commits on its own with its progress. ``rows_done`` counts the file rows settled: the
+        rejected ones, then the rows of each campaign-day as it is written."""
+        self.rows_done = check.rows_total - self.staged
+        if not self.staged:
+            return
+        size = max(checking.CHUNK, math.ceil(check.days / STEPS))
+        write = self._chunks_sql(check, size) if self.set_based else self._chunks_python(check, size)
+        for written in write:
+            if report is None:
+                with transaction.atomic():
+                    self.rows_done += written()
+                    ImportBatch.objects.filter(pk=self.batch.pk).update(rows_done=self.rows_done)
+            else:
+                self.rows_done += written()
+                report(self.rows_done)
+
+    def close(self) -> None:
+        """Drop the temporary tables (a lost session drops them anyway)."""
+        if not self.created:
+            return
+        try:
+            with connection.cursor() as cursor:
+                tables = f"{self.rows_table}, {self.days_table}" if self.postgres else self.rows_table
+                cursor.execute(f"DROP TABLE IF EXISTS {tables}")
+        except Exception:  # the connection broke: its session, and its temporary tables, are gone
+            logger.warning("Import %s: staging tables not dropped.", self.batch.pk, exc_info=True)
+
+    def _chunks_sql(self, check: Check, size: int):
+        """The set-based path, a chunk being a range of numbered campaign-days: when no campaign-day
+        has two rows (every generic sheet; exports without segments), the staged rows are the
+        days, numbered as staged; else one statement adds up each day's rows into a second table,
+        numbering the days in (campaign, date) order. Yields a function per chunk that upserts it
+        (``UpsertFromDays``) and returns its file rows."""
+        quote = connection.ops.quote_name
+        if check.days == self.staged:
+            days = self.rows_table
+            statements = [f"CREATE INDEX ON {days} (n)"]
         else:
-            self._write(days)
-            report(self.rows_read)
+            days = self.days_table
+            sums = "".join(f", sum({quote(m)}) AS {quote(m)}" for m in self.measures)
+            statements = [
+                f"CREATE TEMPORARY TABLE {days} AS SELECT row_number() OVER (ORDER BY campaign_id, date) AS n, "
+                "campaign_id, date, count(*)::integer AS file_rows, min(currency) AS currency, min(rate) AS rate, "
+                f"sum(spend) AS spend{sums} FROM {self.rows_table} GROUP BY campaign_id, date",
+                f"CREATE INDEX ON {days} (n)",
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(statements))
+        statement = UpsertFromDays(self, days, one_row_each=days == self.rows_table).statement
+        params = {
+            "source": self.source,
+            "reference": self.reference,
+            "note": self.note,
+            "actor": self.batch.uploaded_by_id,
+            "now": timezone.now(),
+        }
 
-    def _write(self, days: list[Day]) -> None:
-        if not days:
-            return
-        if self.stage is not None:
-            self.stage.write(days)
-            return
+        def chunk(first: int, last: int):
+            def write() -> int:
+                with connection.cursor() as cursor:
+                    cursor.execute(statement, {**params, "first": first, "last": last})
+                    created, updated, unchanged, changed, low, high = cursor.fetchone()
+                self.counts["created"] += created
+                self.counts["updated"] += updated
+                self.counts["unchanged"] += unchanged
+                if changed:
+                    self.changed_campaigns.update(changed)
+                    self.changed_range = widen(widen(self.changed_range, low), high)
+                return created + updated + unchanged
+
+            return write
+
+        for first in range(1, check.days + 1, size):
+            yield chunk(first, min(first + size - 1, check.days))
+
+    def _chunks_python(self, check: Check, size: int):
+        """The Python path: the rows of the next ``size`` campaign-days (after the last one written),
+        added up into ``Day``s, compared and upserted by ``_write``."""
+        quote = connection.ops.quote_name
+        rows, names = self.rows_table, self.measures
+        head = "".join(f", r.{quote(m)}" for m in names)
+        select = (
+            f"SELECT r.campaign_id, r.date, r.currency, r.spend{head} FROM {rows} r "
+            f"WHERE (r.campaign_id, r.date) IN (SELECT campaign_id, date FROM {rows} %s"
+            "GROUP BY campaign_id, date ORDER BY campaign_id, date LIMIT %%s) ORDER BY r.campaign_id, r.date"
+        )
+        first_chunk, next_chunk = select % "", select % "WHERE (campaign_id, date) > (%s, %s) "
+        after = None  # the last campaign-day written: (campaign id, date as the database gives it)
+
+        def write() -> int:
+            nonlocal after
+            with connection.cursor() as cursor:
+                if after is None:
+                    cursor.execute(first_chunk, [size])
+                else:
+                    cursor.execute(next_chunk, [*after, size])
+                fetched = cursor.fetchall()
+            if not fetched:
+                return 0
+            after = fetched[-1][:2]
+            campaign_ids, dates, currencies, spends, *values = zip(*fetched, strict=True)
+            spends = [None if v is None else Decimal(v) for v in spends]
+            values = [list(map(Decimal, column)) for column in values]
+            days: list[Day] = []
+            day = key = None
+            for i, (campaign_id, date) in enumerate(zip(campaign_ids, dates, strict=True)):
+                if key != (campaign_id, date):
+                    key = (campaign_id, date)
+                    if not isinstance(date, datetime.date):
+                        date = datetime.date.fromisoformat(date)
+                    day = Day(campaign_id, date, currencies[i], spend=spends[i], rows=1)
+                    day.measures = {m: column[i] for m, column in zip(names, values, strict=True)}
+                    days.append(day)
+                    continue
+                day.rows += 1
+                if spends[i] is not None:
+                    day.spend = spends[i] if day.spend is None else day.spend + spends[i]
+                for measure, column in zip(names, values, strict=True):
+                    day.measures[measure] += column[i]
+            self._write(days, check)
+            return len(fetched)
+
+        for _ in range(0, check.days, size):
+            yield write
+
+    def _write(self, days: list[Day], check: Check) -> None:
+        """Compare a chunk's campaign-days with the stored facts and upsert the new and changed ones."""
         # Each campaign's date range in the chunk: a few index range scans, not thousands of
         # parameters; rows of other days in a range are loaded and never looked at.
         spans: dict[int, list] = {}
@@ -161,7 +340,7 @@ class Writer:
                     "campaign_id", "date", *self.measures
                 )
             }
-        rates = self.check.money
+        rates = check.money
         actor_id = self.batch.uploaded_by_id
         # Dates, amounts and the timestamp go to the database as text: an INSERT casts text literals to
         # its columns' types (and SQLite's adapters send these types as text anyway), and psycopg2
@@ -208,8 +387,6 @@ class Writer:
                         (key[0], key[1].isoformat(), self.source, *values, *self.absent_measures, actor_id, now)
                     )
             self.counts[outcome] += day.rows
-            self.all_campaigns.add(day.campaign_id)
-            self.all_range = widen(self.all_range, day.date)
             if outcome != "unchanged":
                 self.changed_campaigns.add(day.campaign_id)
                 self.changed_range = widen(self.changed_range, day.date)
@@ -232,155 +409,6 @@ class Writer:
             campaigns, span = self.changed_campaigns, self.changed_range
         if campaigns:
             hooks.facts_changed_on_commit(campaigns, span[0], span[1])
-
-
-class Stage:
-    """The PostgreSQL write of a chunk: ``COPY`` its campaign-days (already summed, rounded and
-    converted) into a temporary table, then one statement upserts the spend and result facts from
-    it — ``ON CONFLICT DO UPDATE … WHERE`` the stored values differ, so unchanged facts are not
-    written — and counts the file rows per outcome from what the upserts return (``xmax = 0``: the
-    row was inserted, not updated). The table lives until commit (``ON COMMIT DROP``) and is
-    emptied after each chunk; good-rows runs commit per chunk and create it again."""
-
-    def __init__(self, writer: "Writer"):
-        self.writer = writer
-        quote = connection.ops.quote_name
-        self.table = quote(f"mops_import_stage_{writer.batch.pk}")
-        spend_fields = {f.name: f for f in SpendEntry._meta.concrete_fields}
-        result_fields = {f.name: f for f in ResultFact._meta.concrete_fields}
-        columns = [("campaign_id", "bigint"), ("date", "date"), ("file_rows", "integer")]
-        if writer.has_spend:
-            columns += [(c, spend_fields[c].db_type(connection)) for c in ("amount", "currency", "amount_base")]
-        columns += [(m, result_fields[m].db_type(connection)) for m in writer.measures]
-        self.columns = [name for name, _ in columns]
-        definition = ", ".join(f"{quote(n)} {t}" for n, t in columns)
-        self.create = f"CREATE TEMP TABLE IF NOT EXISTS {self.table} ({definition}) ON COMMIT DROP"
-        self.copy = f"COPY {self.table} ({', '.join(quote(n) for n in self.columns)}) FROM STDIN"
-        self.params: list = []
-        ctes, joins, inserted, touched = [], [], [], []
-        if writer.has_spend:
-            table = quote(SpendEntry._meta.db_table)
-            compared = ("amount", "currency", "amount_base")
-            ctes.append(
-                f"s AS (INSERT INTO {table} (campaign_id, date, amount, currency, amount_base, source, external_key, "
-                f"reference, note, vendor, created_by_id, created_at, updated_at) "
-                f"SELECT campaign_id, date, amount, currency, amount_base, %(source)s, %(source)s, %(reference)s, "
-                f"%(note)s, '', %(actor)s, %(now)s, %(now)s FROM {self.table} WHERE amount IS NOT NULL "
-                f"ON CONFLICT (campaign_id, date, source, external_key) DO UPDATE SET amount = EXCLUDED.amount, "
-                f"currency = EXCLUDED.currency, amount_base = EXCLUDED.amount_base, reference = EXCLUDED.reference, "
-                f"note = EXCLUDED.note, updated_at = EXCLUDED.updated_at "
-                f"WHERE ({', '.join(f'{table}.{c}' for c in compared)}) IS DISTINCT FROM "
-                f"({', '.join(f'EXCLUDED.{c}' for c in compared)}) "
-                f"RETURNING campaign_id, date, (xmax = 0) AS inserted)"
-            )
-            joins.append("LEFT JOIN s USING (campaign_id, date)")
-            inserted.append("s.inserted")
-            touched.append("s.campaign_id IS NOT NULL")
-        if writer.measures:
-            table = quote(ResultFact._meta.db_table)
-            measures = [quote(result_fields[m].column) for m in writer.measures]
-            absent = [quote(result_fields[m].column) for m in RESULT_MEASURES if m not in writer.measures]
-            ctes.append(
-                f"r AS (INSERT INTO {table} (campaign_id, date, source, {', '.join(measures + absent)}, "
-                f"updated_by_id, updated_at) "
-                f"SELECT campaign_id, date, %(source)s, {', '.join(measures + ['0'] * len(absent))}, %(actor)s, "
-                f"%(now)s FROM {self.table} "
-                f"ON CONFLICT (campaign_id, date, source) DO UPDATE SET "
-                f"{', '.join(f'{m} = EXCLUDED.{m}' for m in measures)}, updated_by_id = EXCLUDED.updated_by_id, "
-                f"updated_at = EXCLUDED.updated_at "
-                f"WHERE ({', '.join(f'{table}.{m}' for m in measures)}) IS DISTINCT FROM "
-                f"({', '.join(f'EXCLUDED.{m}' for m in measures)}) "
-                f"RETURNING campaign_id, date, (xmax = 0) AS inserted)"
-            )
-            joins.append("LEFT JOIN r USING (campaign_id, date)")
-            inserted.append("r.inserted")
-            touched.append("r.campaign_id IS NOT NULL")
-        created = f"coalesce({' OR '.join(inserted)}, false)" if inserted else "false"
-        changed = " OR ".join(touched) if touched else "false"
-        self.statement = (
-            f"WITH {', '.join(ctes)}, o AS (SELECT d.campaign_id, d.date, d.file_rows, {created} AS created, "
-            f"({changed}) AS changed FROM {self.table} d {' '.join(joins)}) "
-            "SELECT coalesce(sum(file_rows) FILTER (WHERE created), 0), "
-            "coalesce(sum(file_rows) FILTER (WHERE changed AND NOT created), 0), "
-            "coalesce(sum(file_rows) FILTER (WHERE NOT changed), 0), "
-            "array_agg(DISTINCT campaign_id) FILTER (WHERE changed), min(date) FILTER (WHERE changed), "
-            "max(date) FILTER (WHERE changed) FROM o"
-        )
-
-    def write(self, days: list[Day]) -> None:
-        writer = self.writer
-        rates, measure, has_spend = writer.check.money, writer._measure, writer.has_spend
-        names = writer.measures
-        lines = []
-        for day in days:
-            rate = rates.rate(day.currency, day.date) if day.currency else ONE
-            fields = [str(day.campaign_id), day.date.isoformat(), str(day.rows)]
-            if has_spend:
-                if day.spend is None:
-                    fields += ["\\N", "\\N", "\\N"]
-                else:
-                    amount = money(day.spend)
-                    fields += [str(amount), day.currency, str(money(amount * rate))]
-            get = day.measures.get
-            fields += [str(measure(m, get(m, 0), rate)) for m in names]
-            lines.append("\t".join(fields))
-            writer.all_campaigns.add(day.campaign_id)
-            writer.all_range = widen(writer.all_range, day.date)
-        params = {
-            "source": writer.source,
-            "reference": writer.reference,
-            "note": writer.note,
-            "actor": writer.batch.uploaded_by_id,
-            "now": timezone.now(),
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(self.create)
-            cursor.cursor.copy_expert(self.copy, io.StringIO("\n".join(lines) + "\n"))
-            cursor.execute(self.statement, params)
-            created, updated, unchanged, changed, first, last = cursor.fetchone()
-            cursor.execute(f"TRUNCATE {self.table}")
-        writer.counts["created"] += created
-        writer.counts["updated"] += updated
-        writer.counts["unchanged"] += unchanged
-        if changed:
-            writer.changed_campaigns.update(changed)
-            writer.changed_range = widen(widen(writer.changed_range, first), last)
-
-
-class Upsert:
-    """One upsert statement per chunk: ``INSERT … ON CONFLICT (key) DO UPDATE SET col = EXCLUDED.col``,
-    the statement ``bulk_create(update_conflicts=True, unique_fields=…, update_fields=…)`` sends —
-    built once here instead of instantiating and compiling a model per row, which took 85% of an
-    import's time (2,500 rows/s). On PostgreSQL the rows travel as one array per column
-    (``SELECT * FROM unnest(%s::date[], …)``), which the server plans in constant time; a
-    2,000-row ``VALUES`` list cost as much to plan as to insert. Elsewhere (SQLite ≥ 3.24) a
-    ``VALUES`` list, split at ``max_query_params``. Rows are tuples in ``columns`` order."""
-
-    def __init__(self, model, columns: list[str], *, conflict: list[str], update: list[str]):
-        meta, quote = model._meta, connection.ops.quote_name
-        fields = {name: meta.get_field(name) for name in {*columns, *conflict, *update}}
-        column = {name: quote(field.column) for name, field in fields.items()}
-        self.width = len(columns)
-        self.head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(column[c] for c in columns)}) "
-        self.tail = f" ON CONFLICT ({', '.join(column[c] for c in conflict)}) DO UPDATE SET " + ", ".join(
-            f"{column[c]} = EXCLUDED.{column[c]}" for c in update
-        )
-        self.placeholder = "(" + ", ".join(["%s"] * self.width) + ")"
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
-            self.unnest = f"{self.head}SELECT * FROM unnest({arrays}){self.tail}"
-
-    def execute(self, rows: list[tuple]) -> None:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(self.unnest, [list(column) for column in zip(*rows, strict=True)])
-                return
-            limit = connection.features.max_query_params
-            size = max(1, limit // self.width) if limit else len(rows)
-            for start in range(0, len(rows), size):
-                part = rows[start : start + size]
-                sql = f"{self.head}VALUES {', '.join([self.placeholder] * len(part))}{self.tail}"
-                cursor.execute(sql, [value for row in part for value in row])
 
 
 def widen(span: list, day: datetime.date) -> list:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.browser.journey import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DASHBOARDS = [
@@ -15,15 +17,6 @@ DASHBOARDS = [
     ("opsadmin", "/metrics/ops/", "Ops dashboard"),
 ]
 PHONE = {"width": 390, "height": 844}
-
-
-def log_in(page, base_url, username, next_path):
-    page.goto(f"{base_url}/accounts/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}{next_path}")
-    page.wait_for_load_state("networkidle")
 
 
 def assert_figures_drawn(page):
@@ -43,7 +36,7 @@ def test_role_dashboards_draw_on_demo_data(watched_page, live_server, artifacts)
     downloads = []
     for username, path, heading in DASHBOARDS:
         page.set_viewport_size({"width": 1280, "height": 900})
-        log_in(page, base, username, path)
+        log_in(page, base, username, path, password="demo")
         assert page.locator("h1").first.inner_text() == heading
         assert page.get_by_test_id("filter-bar").is_visible()
         assert page.get_by_test_id("tiles").locator(".card").count() >= 5

@@ -7,38 +7,13 @@ import pytest
 from budgets.models import RequestStatus, Transfer
 from metrics import scenario_services
 from mops.roles import Role
-from tests.factories import PASSWORD, TeamFactory, UserFactory
+from tests.browser.journey import click, log_in, log_out, settle
+from tests.factories import TeamFactory, UserFactory
 from tests.metrics.scenario_data import D, fy2026_budget, simulated_history
 from tests.workflows.conftest import step
 from workflows import services as workflow_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def settle(page):
-    page.wait_for_load_state("networkidle")
-
-
-def click(page, role, name, *, within="body", **kwargs):
-    page.locator(within).get_by_role(role, name=name, **kwargs).first.click()
-    page.wait_for_load_state()
-    settle(page)
-
-
-def log_in(page, base_url, username, next_path):
-    page.goto(f"{base_url}/accounts/login/?next={next_path}")
-    settle(page)
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}{next_path}")
-    settle(page)
-
-
-def log_out(page, base_url):
-    click(page, "button", "Log out")
-    page.wait_for_url(f"{base_url}/accounts/login/")
-    settle(page)
 
 
 @pytest.fixture

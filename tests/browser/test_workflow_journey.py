@@ -5,38 +5,10 @@ the marketer sees the finished strip."""
 import pytest
 
 from mops.roles import Role
-from tests.factories import PASSWORD, TeamFactory, UserFactory
+from tests.browser.journey import click, log_in, log_out
+from tests.factories import TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def settle(page):
-    """Wait until the page has fetched everything (its favicon too): navigating away earlier
-    aborts those requests, which ``watched_page`` would record as failures."""
-    page.wait_for_load_state("networkidle")
-
-
-def click(page, role, name, *, within="body", **kwargs):
-    page.locator(within).get_by_role(role, name=name, **kwargs).click()
-    page.wait_for_load_state()
-    settle(page)
-
-
-def log_in(page, base_url, username):
-    # Straight to the workflow pages: the journey does not depend on each role's landing page.
-    page.goto(f"{base_url}/accounts/login/?next=/workflows/")
-    settle(page)
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/workflows/")
-    settle(page)
-
-
-def log_out(page, base_url):
-    click(page, "button", "Log out")
-    page.wait_for_url(f"{base_url}/accounts/login/")
-    settle(page)
 
 
 def approve_from_my_tasks(page, base_url, comment, screenshots=None):
@@ -63,7 +35,7 @@ def test_a_request_goes_through_a_template_built_in_the_browser(watched_page, li
     page, base = watched_page, live_server.url
 
     # The ops admin builds a two-stage template in the editor.
-    log_in(page, base, "olga")
+    log_in(page, base, "olga", "/workflows/")
     click(page, "link", "Workflows", within="#main-nav")
     click(page, "link", "New template")
     page.fill("#id_name", "Event sponsorship")
@@ -83,7 +55,7 @@ def test_a_request_goes_through_a_template_built_in_the_browser(watched_page, li
     log_out(page, base)
 
     # A marketer raises a general request on it.
-    log_in(page, base, "mia")
+    log_in(page, base, "mia", "/workflows/")
     click(page, "link", "Tasks", within="#main-nav")
     click(page, "link", "New request")
     page.select_option("#id_template", label="Event sponsorship v1")
@@ -96,18 +68,18 @@ def test_a_request_goes_through_a_template_built_in_the_browser(watched_page, li
     log_out(page, base)
 
     # The team lead sees the task counted in the navbar and approves it.
-    log_in(page, base, "lena")
+    log_in(page, base, "lena", "/workflows/")
     assert page.locator('[data-testid="nav-badge"]').inner_text().startswith("1")
     approve_from_my_tasks(page, base, "Good event", screenshots=artifacts)
     log_out(page, base)
 
     # Finance approves the second stage.
-    log_in(page, base, "fred")
+    log_in(page, base, "fred", "/workflows/")
     approve_from_my_tasks(page, base, "Within budget")
     log_out(page, base)
 
     # The marketer sees the finished strip.
-    log_in(page, base, "mia")
+    log_in(page, base, "mia", "/workflows/")
     click(page, "link", "Tasks", within="#main-nav")
     click(page, "link", "Requests", exact=True)
     click(page, "link", "Booth at the spring summit")

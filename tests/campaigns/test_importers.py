@@ -1,15 +1,19 @@
 """The format readers on their own: detection, parsing of numbers, money and dates, each sample's
-totals against its README oracle, and the streaming promise."""
+totals against its README oracle, the streaming promise, and the column-wise reader
+(``columns.parse_blocks``) against the row-by-row reference on samples, hostile and random files."""
 
 import datetime
+import io
+import random
 import tracemalloc
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from campaigns.importers import IMPORTERS, base, parse_file
+from campaigns.importers import IMPORTERS, base, columns, parse_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 D = datetime.date
@@ -327,3 +331,213 @@ def test_semicolon_separated_sheets_with_decimal_commas(tmp_path):
     rows, errors = rows_of(path)
     assert table.delimiter == ";" and errors == []
     assert [(r.date, r.spend) for r in rows] == [(D(2026, 1, 5), Decimal("1234.50")), (D(2026, 1, 5), Decimal("12.5"))]
+
+
+# --- the column-wise reader against the reference ---------------------------------------------------
+
+
+def _by_rows(table, layout):
+    """What ``parse_rows`` reads: comparable tuples, in row order."""
+    out = []
+    for item in base.parse_rows(table, layout):
+        if isinstance(item, base.RowError):
+            out.append(("error", item.row, item.message))
+        else:
+            measures = tuple(sorted(item.measures.items()))
+            fields = (item.ref, item.date, item.spend, item.currency, measures, item.breakdown, item.channel)
+            out.append(("row", item.row, *fields))
+    return out
+
+
+def _by_blocks(table, layout, size):
+    """What ``parse_blocks`` reads, as ``_by_rows`` shows it (numbers back to Decimal)."""
+    parser = columns.BlockParser(table, layout)
+    items = []
+    for first, rows, broken in table.blocks(size):
+        block = parser(first, rows)
+        if broken is not None:
+            block.errors.append(base.RowError(broken.row, broken.message))
+        items += [(e.row, ("error", e.row, e.message)) for e in block.errors]
+        segments = {number: values for values, number in parser.segments.items()}
+        for i, row in enumerate(block.row.tolist()):
+            spend = block.spend[i]
+            measures = tuple(sorted((m, Decimal(v[i])) for m, v in block.measures.items()))
+            fields = (
+                block.ref[i],
+                datetime.date.fromordinal(int(block.day[i])),
+                None if spend is None else Decimal(spend),
+                block.currency[i],
+                measures,
+                segments[int(block.segment[i])],
+                "" if block.channel is None else block.channel[i],
+            )
+            items.append((row, ("row", row, *fields)))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])]
+
+
+def _assert_blocks_read_as_rows(path, format=None):
+    format, table = base.sniff(path, format=format)
+    layout = IMPORTERS[format].layout(table.header)
+    expected = _by_rows(table, layout)
+    for size in (1, 3, columns.BLOCK_ROWS):
+        assert _by_blocks(table, layout, size) == expected, size
+    return expected
+
+
+def _importable_samples():
+    samples = []
+    for path in sorted(DATA.iterdir()):
+        try:
+            base.sniff(path)
+        except (base.ImportFileError, OSError):
+            continue
+        samples.append(path)
+    return samples
+
+
+@pytest.mark.parametrize("path", _importable_samples(), ids=lambda path: path.name)
+def test_blocks_read_each_sample_as_the_rows_do(path):
+    _assert_blocks_read_as_rows(path)
+
+
+HOSTILE = (
+    "Report\n"
+    "Campaign,Day,Currency code,Cost,Impr.,Clicks,Conversions,Conv. value,Device\n"
+    'A,2026-01-05,USD,$1,234.50,"1,000",10,9.50,$0.00,Mobile\n'
+    'A,2026-01-05,USD,"$1,234.50","1,000",10,9.50,$0.00,Mobile\n'
+    ",,,,,,,,\n"
+    "\n"
+    "Total: Account,--,USD,--,--,--,--,--\n"
+    "Total: 2026-01-05,2026-01-06,USD,1,1,1,1,1\n"
+    "Copyright 2026,,,,,,,\n"
+    "©2026 Microsoft Corporation,2026-01-05,USD,1,1,1,1,1\n"
+    "Grand total,2026-01-05,USD,1,1,1,1,1\n"
+    "total,--,USD,1,1,1,1,1\n"
+    "Gamma,Jan 5, 2026,USD,12,3,4,5,6\n"
+    'Gamma,"Jan 5, 2026",usd,-12,3,4,5,6\n'
+    "Tango,05.01.2026,EURO,1.234,50,3,x,5\n"
+    'Tango,2026-01-07,EUR,"1.234,50",3,2147483647,4294967296,1e3\n'
+    "Tango,2026-01-08,EUR, 12 ,0012,12.,.5,١٢\n"
+    "Tango,2026-01-09,EUR,1234567890123456,99999999999999999999,1,1,1\n"
+    "Tango,2026-01-10,EUR,0,123,1,12,345,1,1\n"
+    "Tango,2026-01-11\n"
+    'Tango,2026-01-12,EUR,123456789012345678901234567890123.5,1,1,1,NaN,"multi\nline"\n'
+    "Tango,2026-01-13,EUR,1,1,1,1,Infinity,Desktop,extra,cells\n"
+    "  Tango  ,2026-02-30,EUR,1,1,1,1,1,Desktop\n"
+    "Tango,2026-01-14,EUR,(12.00),1,1,1,1\n"
+    'Tango,2026-01-15,EUR,"unterminated\n'
+)
+
+
+def test_blocks_read_a_hostile_file_as_the_rows_do(tmp_path):
+    path = tmp_path / "hostile.csv"
+    path.write_text(HOSTILE)
+    read = _assert_blocks_read_as_rows(path, "google_ads")
+    assert {kind for kind, *_ in read} == {"row", "error"}
+
+
+def test_blocks_read_bytes_that_are_not_text_as_the_rows_do(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Date,Campaign,Spend\n2026-01-05,caf\u00e9,1\n2026-01-06,ok,2\n".encode("latin-1"))
+    read = _assert_blocks_read_as_rows(path)
+    assert [kind for kind, *_ in read] == ["error", "row"]
+
+
+def test_blocks_read_a_workbook_of_mixed_cells_as_the_rows_do(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Date", "Campaign", "Spend", "Currency", "Impressions", "Clicks", "Won revenue"])
+    cells = [
+        [datetime.datetime(2026, 1, 5), "a", 0.1 + 0.2, "USD", 1000, 1.0, True],
+        ["2026-01-06", "a", 1234.565, "usd", 1.0, 1, 0],
+        [datetime.datetime(2026, 1, 7, 13), 42, 19.99, None, None, "7", "1,234.50"],
+        [45000, "a", -1, "EUR", 1, 1, 1],
+        [None, None, None, None, None, None, None],
+        ["Total", None, 1, None, None, None, None],
+        [datetime.datetime(2026, 1, 8), "a", "$1,000", "EUR", 2**31, 2**40, 1e16],
+        [datetime.datetime(2026, 1, 9), "a", float("nan"), "EUR", 1, 1, 1],
+    ]
+    for row in cells:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path = tmp_path / "mixed.xlsx"
+    path.write_bytes(buffer.getvalue())
+    _assert_blocks_read_as_rows(path)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_blocks_read_random_files_as_the_rows_do(seed, tmp_path):
+    """Cells drawn from the shapes real files hold, good and bad, in every column."""
+    rnd = random.Random(seed)
+    dates = [
+        "2026-01-05",
+        "2026-1-5",
+        "01/05/2026",
+        "13/01/2026",
+        "Jan 5, 2026",
+        "5 Jan 2026",
+        "",
+        "nope",
+        "1999-12-31",
+    ]
+    numbers = ["12", "12.50", "$1,234.50", "1,234", "0,5", "1.234,50", "", "--", "-3", "(4)", "1e3", "x", " 7 ", "12."]
+    numbers += [str(rnd.randint(0, 10**12)), f"{rnd.randint(0, 10**9):,}", "9" * 12, "9" * 16, "1" * 40]
+    refs = ["alpha", "Beta", " gamma ", "", "Total: all", "©", "campaign 7"]
+    currencies = ["USD", "eur", "", "EURO", "GB"]
+    channels = ["", "Paid search", "paid-search", "Social"]
+    lines = ["Date,Campaign,Channel,Spend,Currency,Impressions,Clicks,MQLs,Pipeline"]
+    for _ in range(300):
+        cells = [
+            rnd.choice(dates),
+            rnd.choice(refs),
+            rnd.choice(channels),
+            rnd.choice(numbers),
+            rnd.choice(currencies),
+            *(rnd.choice(numbers) for _ in range(4)),
+        ]
+        cells = cells[: rnd.choice([9, 9, 9, 9, 4, 2])] + ([""] * rnd.choice([0, 0, 0, 2]))
+        lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
+    path = tmp_path / "random.csv"
+    path.write_text("\n".join(lines) + "\n")
+    _assert_blocks_read_as_rows(path, "generic")
+
+
+@pytest.mark.parametrize("digits", [9, 15])
+def test_usual_numbers_are_exactly_what_the_number_reader_makes_of_them(digits):
+    rnd = random.Random(digits)
+    alphabet = "0123456789.,$ -a"
+    values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 14))) for _ in range(4000)]
+    values += [f"${rnd.randint(0, 10**9):,}.{rnd.randint(0, 99):02d}" for _ in range(500)]
+    values += [str(rnd.randint(0, 10**17)) for _ in range(500)] + [f"{rnd.randint(0, 10**17):,}" for _ in range(500)]
+    values += ["1" * 31, "1" * 32, "1." + "2" * 40, "٣", ""]
+    reader = columns._NumberReader("spend", None, 10**9 if digits == 9 else None, empty=None)
+    usual, text = columns._usual_numbers(np.array(values, dtype=object), reader.digits)
+    for value, is_usual, number in zip(values, usual.tolist(), text.tolist(), strict=True):
+        if is_usual:
+            assert number == reader(value) and Decimal(number) == base.parse_number(value), value
+
+
+def test_meta_results_rule_reads_the_same_by_blocks(tmp_path):
+    path = tmp_path / "meta.csv"
+    path.write_text(
+        "Reporting starts,Reporting ends,Campaign name,Results,Result indicator,Amount spent (USD)\n"
+        "2026-01-05,2026-01-05,A,7,actions:onsite_conversion.lead_grouped,10\n"
+        "2026-01-05,2026-01-05,B,90,actions:link_click,10\n"
+        "2026-01-06,2026-01-06,B,3,,10\n"
+        "2026-01-01,2026-01-31,C,1,,10\n"
+    )
+    read = _assert_blocks_read_as_rows(path)
+    assert [(r[2], r[6][0][1]) for r in read if r[0] == "row"] == [("A", 7), ("B", 0), ("B", 3)]
+
+
+def test_linkedin_local_cost_rule_reads_the_same_by_blocks(tmp_path):
+    path = tmp_path / "li.csv"
+    path.write_text(
+        "campaign_id,day,cost_in_local_currency,cost_in_usd,clicks\n"
+        "1,2026-01-05,12.00,,3\n2,2026-01-05,,,3\n3,2026-01-05,abc,,3\n4,2026-01-05,5,6.5,3\n5,2026-01-05,0,,1\n"
+    )
+    read = _assert_blocks_read_as_rows(path)
+    assert [r[0] for r in read] == ["error", "row", "error", "row", "row"]
