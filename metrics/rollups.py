@@ -203,7 +203,6 @@ def _campaign_day_cells(cursor, ids: list[int] | None, days: Range, *, table: st
         JOIN {T["campaign"]} c ON c.id = g.campaign_id
         LEFT JOIN {T["program"]} p ON p.id = c.program_id
         JOIN {T["channel"]} ch ON ch.id = g.channel_id
-        ORDER BY g.campaign_id, g.day  -- the source index's order: appends instead of random inserts
         """,
         [Grain.DAY, CellSource.CAMPAIGN, *params_spend, *params_result, *params_plan],
     )
@@ -280,7 +279,6 @@ def _derived_cells(cursor, source: str, ids: list[int] | None, ranges: Ranges, *
             FROM {table} x JOIN {T["bucket"]} b ON b.date = x.period_start
             WHERE x.grain = %s AND x.source = %s {where_ids} AND ({" OR ".join(clauses)})
             GROUP BY b.grain, b.period_start, x.source, x.source_id, x.channel_id
-            ORDER BY x.source_id, b.grain, b.period_start
             """,
             [finer, source, *params],
         )
@@ -468,6 +466,8 @@ def rebuild() -> Written:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT {columns} FROM {like} WHERE 1 = 0")
         written.cells += _campaign_day_cells(cursor, None, None, table=NEW_CELLS)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {NEW_CELLS}")  # temporary tables get no statistics by themselves
         written.cells += _derived_cells(cursor, CellSource.CAMPAIGN, None, ranges_for(None, None), table=NEW_CELLS)
         written.cells += _budget_month_cells(cursor, None, table=NEW_CELLS)
         written.cells += _derived_cells(
