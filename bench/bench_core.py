@@ -14,6 +14,7 @@ from benchkit import setup, timed
 setup()
 
 from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -42,7 +43,7 @@ def main():
 
     Team.objects.bulk_create([Team(name=f"Bench team {i:03}", slug=f"bench-{i:03}") for i in range(200)])
     client = Client()
-    client.login(username="cmo", password="demo")
+    client.force_login(get_user_model().objects.get(username="cmo"))
     queries = []
     with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
         assert client.get("/teams/").status_code == 200

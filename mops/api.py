@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import rules
+from django.conf import settings
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,16 +15,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from mops import lockout, selectors, services
 from mops import permissions as policy
-from mops import selectors, services
 from mops.api_base import Policy
+from mops.api_schema import ErrorDetailSerializer
 from mops.models import Currency, FxRate, Team
 from mops.roles import user_roles
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    # Bounded like the login page's form: a longer username cannot exist (and would not fit the
+    # lock-out's record of the failure); a password has no business being megabytes long.
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, max_length=4096)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -41,15 +47,33 @@ class TokenView(APIView):
     def get_throttles(self):
         return [LoginThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            429: OpenApiResponse(
+                ErrorDetailSerializer, description="Too many requests, or locked out after too many failed log-ins."
+            ),
+        },
+        auth=[],
+    )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
+        if user is None and lockout.is_locked_out(request):
+            return Response(
+                {"detail": lockout.locked_out_message()},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))},
+            )
         if user is None or not user.is_active:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the given username and password."]}
             )
+        # A log-in like the page's: clears this username + address's failures (AXES_RESET_ON_SUCCESS)
+        # and sets last_login.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -108,12 +132,17 @@ class TeamViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         return selectors.team_list(user=self.request.user)
 
     def perform_create(self, serializer):
-        serializer.instance = services.team_create(actor=self.request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        is_active = data.pop("is_active", True)  # a new team is active; retiring one is an update
+        with transaction.atomic():
+            team = services.team_create(actor=self.request.user, **data)
+            if not is_active:
+                team = services.team_update(actor=self.request.user, team=team, is_active=False)
+        serializer.instance = self.get_queryset().get(pk=team.pk)  # with its member and lead counts
 
     def perform_update(self, serializer):
-        serializer.instance = services.team_update(
-            actor=self.request.user, team=serializer.instance, **serializer.validated_data
-        )
+        team = services.team_update(actor=self.request.user, team=serializer.instance, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=team.pk)  # with its member and lead counts
 
 
 class CurrencySerializer(serializers.ModelSerializer):

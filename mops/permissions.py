@@ -33,6 +33,9 @@ ROLE_GRANTS = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        # Log-in lock-outs (django-axes): see them, and unlock by deleting the access attempt.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     },
 }
 

@@ -6,6 +6,7 @@ a generated secret key kept in ``var/``. Production must set ``SECRET_KEY`` and
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "rules.apps.AutodiscoverRulesConfig",
+    "axes",
     # The areas bottom-up, as imports point (ARCHITECTURE.md): each app's demo data and roles are
     # applied in this order, so an app finds what the apps below it provide.
     "mops.apps.CoreConfig",
@@ -77,9 +79,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out log-in into the lock-out page (AXES_LOCKOUT_TEMPLATE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked. It needs the
+    # request: authenticate(request, username=..., password=...); in tests use force_login.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -124,6 +131,37 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login lock-out (django-axes) -----------------------------------------------------------
+# Failed log-ins (the login page, the admin's, the API token endpoint) are counted per username
+# AND client address together: 5 failures lock that pair for 15 minutes. Neither one alone: by
+# username, anyone could lock a colleague out by typing her name with wrong passwords; by address,
+# one person behind an office's NAT would lock out the whole office. Trying a few passwords on many
+# usernames from one address meets a second, wider brake (mops.lockout.LockoutHandler):
+# LOCKOUT_ADDRESS_FAILURE_LIMIT failures from one address within the 15 minutes, whatever the
+# usernames, lock that address for every username. Ops admins see and delete locks ("Access
+# attempts") in Django's admin; `manage.py axes_reset` clears them all.
+AXES_HANDLER = "mops.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+LOCKOUT_ADDRESS_FAILURE_LIMIT = 30
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A lock ends 15 minutes after the failure that set it: attempts while locked (refused, even with
+# the right password) neither count nor extend it, so "try again in 15 minutes" is true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful log-in clears that username + address's failures: typos spread over a day never
+# add up to a lock.
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Successful log-ins are not logged by axes (a table growing forever; User.last_login keeps the latest).
+AXES_DISABLE_ACCESS_LOG = True
+# The client address is REMOTE_ADDR. Behind reverse proxies set TRUSTED_PROXY_COUNT to how many
+# there are: the address is then read from X-Forwarded-For as the outermost proxy recorded it
+# (mops.lockout.client_ip). Never without it: anyone can send that header, and a new address with
+# every guess would defeat the count.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, min_value=0, max_value=10)
+AXES_CLIENT_IP_CALLABLE = "mops.lockout.client_ip"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -156,6 +194,19 @@ MOPS_VERSION = __import__("mops").__version__
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
 # The largest file (brief, creative, contract, report) a campaign accepts as an attachment (bytes).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, min_value=1)
+# Request bodies that are not files (forms, JSON API calls) are read into memory whole: Django
+# answers 400 past this size, before parsing. The largest legitimate one is a bulk fact call of
+# 1,000 rows (campaigns.api.common.BULK_MAX_ITEMS) of at most a few KB each.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, min_value=64 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # the widest form is an import's campaign mapping, one field per unknown name
+DATA_UPLOAD_MAX_NUMBER_FILES = 10  # every upload form takes one file
+# Uploaded files past this size are streamed to a temporary file, never held in memory whole; the
+# IMPORT_MAX_BYTES and ATTACHMENT_MAX_BYTES are checked while the file is read in chunks, and a
+# declared size over them is refused without reading it at all.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Stored files are data, never programs: no execute bit, not readable by other users.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -185,9 +236,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "mops.api_base.SearchFilter",  # names the parameter in its 400
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mops.api_schema.AutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "mops.api_base.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def spooled(file):
         yield Path(name), size, digest.hexdigest()
     finally:
         os.unlink(name)
+
+
+def stored_name(path) -> str:
+    """The name to store a checked upload under: random, with the extension of what the file is
+    (sniff() has refused anything but a workbook or delimited text). Never the uploaded name: a
+    "report.html" must not land in MEDIA_ROOT as HTML should the web server ever serve that folder."""
+    with open(path, "rb") as fh:
+        is_workbook = fh.read(4) == b"PK\x03\x04"
+    return f"{uuid.uuid4().hex}{'.xlsx' if is_workbook else '.csv'}"
 
 
 def too_big(size: int, limit: int, *, at_least: bool = False) -> str:

@@ -20,7 +20,7 @@ from metrics import services as metrics_services
 from metrics.models import FitStatus, ResponseModel, Scenario, ScenarioKind, ScenarioStatus, ScenarioTransfer
 from mops.errors import Conflict
 from mops.roles import Role
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
 from tests.metrics.scenario_data import CHANNELS, constant, fy2026_budget, simulated_history, write_weekly
 from tests.workflows.conftest import step
 from workflows import services as workflow_services
@@ -171,7 +171,7 @@ def test_degenerate_data_messages_reach_the_api_and_the_page(
     assert body["status"] == "failed" and body["fit"] is None
     assert "nothing to fit" in body["error"]
 
-    client.login(username=marketer.username, password=PASSWORD)
+    client.force_login(marketer)
     page = client.get(reverse("metrics:scenario-model", args=[body["id"]]))
     assert page.status_code == 200 and b"nothing to fit" in page.content
 
@@ -242,19 +242,19 @@ def test_scenario_pages_by_role(client, marketer, outsider, cmo, finance, ops_ad
     for url in pages:
         assert client.get(url).status_code == 302  # anonymous: to the login page
     for user in (marketer, cmo, finance):
-        client.login(username=user.username, password=PASSWORD)
+        client.force_login(user)
         for url in pages:
             assert client.get(url).status_code == 200, (user, url)
-    client.login(username=outsider.username, password=PASSWORD)
+    client.force_login(outsider)
     assert client.get(pages[1]).status_code == 404 and client.get(pages[2]).status_code == 404
     assert b"NA push" not in client.get(pages[0]).content
-    client.login(username=ops_admin.username, password=PASSWORD)
+    client.force_login(ops_admin)
     assert all(client.get(url).status_code == 403 for url in pages)
 
 
 def test_the_nav_shows_scenarios_to_planners_only(client, marketer, cmo, finance, ops_admin):
     for user, shown in ((marketer, True), (cmo, True), (finance, True), (ops_admin, False)):
-        client.login(username=user.username, password=PASSWORD)
+        client.force_login(user)
         assert (b'href="/metrics/scenarios/"' in client.get("/teams/").content) is shown, user
 
 
@@ -405,7 +405,7 @@ def test_propose_transfers_creates_pending_requests_for_finance(
     # Finance finds them waiting (the workflow's tasks); nothing moved yet.
     waiting = my_tasks(finance, subject_type="budget_transfer")
     assert sorted(int(task.instance.subject_id) for task in waiting) == [t.pk for t in transfers]
-    client.login(username=finance.username, password=PASSWORD)
+    client.force_login(finance)
     queue = client.get(reverse("budgets:queue")).content.decode()
     assert queue.count("data-transfer=") == transfers.count() and "Scenario “Q2 optimum”" in queue
     assert all(t.from_period == t.to_period for t in transfers)  # each move within its month
@@ -478,7 +478,7 @@ def test_who_may_propose_reallocations(ops_admin, outsider, team_model, budget_l
 
 
 def test_the_cmo_plans_on_the_pages(client, cmo, org_model, budget_lines, transfer_template):
-    client.login(username=cmo.username, password=PASSWORD)
+    client.force_login(cmo)
     detail = client.get(reverse("metrics:scenario-model", args=[org_model.pk]))
     assert detail.status_code == 200
     assert detail.content.count(b'data-testid="curve"') == 3 and b"naive forecast" in detail.content
@@ -574,13 +574,13 @@ def test_backsolve_says_which_rate_is_missing(api_as, client, cmo, funnel_histor
     assert "the opportunities carry no pipeline" in response.json()["non_field_errors"][0]
     assert "target" in api_as(cmo).get("/api/v1/backsolve/", {}).json()
 
-    client.login(username=cmo.username, password=PASSWORD)
+    client.force_login(cmo)
     page = client.get(reverse("metrics:scenario-backsolve"), params | {"solve": "1"})
     assert page.status_code == 200 and b"opportunities carry no pipeline" in page.content
 
 
 def test_backsolve_page_downloads_its_table(client, cmo, funnel_history):
-    client.login(username=cmo.username, password=PASSWORD)
+    client.force_login(cmo)
     params = {"target": "1000000", "history_start": "2025-12-01", "history_end": "2026-11-15"}
     params |= {"target_start": "2026-01-01", "target_end": "2026-12-31", "target_kind": "revenue", "solve": "1"}
     page = client.get(reverse("metrics:scenario-backsolve"), params)
@@ -599,7 +599,7 @@ def test_lists_read_a_constant_number_of_queries(api_as, client, cmo, org_model,
         return len(queries)
 
     scenario_services.scenario_create(actor=cmo, model=org_model, name="One", inputs=optimised())
-    client.login(username=cmo.username, password=PASSWORD)
+    client.force_login(cmo)
     api, page = count(lambda: api_as(cmo).get(SCENARIOS)), count(lambda: client.get(reverse("metrics:scenarios")))
     for name in ("Two", "Three", "Four"):
         scenario_services.scenario_create(actor=cmo, model=org_model, name=name, inputs=optimised())
