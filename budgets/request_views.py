@@ -24,6 +24,7 @@ from mops.permissions import is_marketer
 from workflows import selectors as workflow_selectors
 from workflows import services as workflow_services
 from workflows.models import StepStatus, StepTask
+from workflows.permissions import instances_visible_to
 
 # Requests: marketers (their teams'), finance and the CMO (all).
 can_view_requests = is_marketer | sees_all_budgets
@@ -154,7 +155,9 @@ def _act(request, task_id, action, comment) -> tuple[bool, str]:
         .filter(pk=task_id)
         .select_related("instance")
         .first()
-    ) or StepTask.objects.filter(pk=task_id, instance__subject_type=BUDGET_ALLOCATION).first()
+    ) or StepTask.objects.filter(  # e.g. decided meanwhile: say so, but only about a request the user sees
+        pk=task_id, instance__subject_type=BUDGET_ALLOCATION, instance__in=instances_visible_to(request.user)
+    ).first()
     if task is None:
         return False, "This step no longer exists."
     label = task.instance.subject_repr

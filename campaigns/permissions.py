@@ -58,6 +58,25 @@ can_view_campaign = sees_all_campaigns | is_member_of_campaign_team
 can_edit_campaign = is_marketer & is_member_of_campaign_team
 can_create_campaign_for = is_marketer & is_member_of_team
 can_manage_programs = is_marketer | is_ops_admin
+
+
+@rules.predicate
+def is_member_of_program_team(user, program):
+    """A program of no team is every marketer's; a team's program belongs to that team's marketers."""
+    return program is not None and (program.team_id is None or is_member_of_team.test(user, program.team))
+
+
+# Changing a program: ops admins; marketers only their own teams' programs (or programs of no team).
+can_edit_program = is_ops_admin | (is_marketer & is_member_of_program_team)
+
+
+@rules.predicate
+def is_no_team(user, team):
+    return team is None
+
+
+# Which team a program may be given: any for ops admins, one's own (or none) for a marketer.
+can_give_program_to = is_ops_admin | (is_marketer & (is_no_team | is_member_of_team))
 # Uploading an import file; which campaigns its rows may fill is can_edit_campaign, row by row.
 can_import = is_marketer
 

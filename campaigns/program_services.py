@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from campaigns.models import Program
-from campaigns.permissions import can_manage_programs
+from campaigns.permissions import can_edit_program, can_give_program_to, can_manage_programs
 from mops.services import audit, snapshot
 
 PROGRAM_FIELDS = ["name", "code", "team", "objective", "owner", "description", "is_active"]
@@ -20,12 +20,18 @@ def _require_manager(actor):
         raise PermissionDenied("Only marketers and ops admins can create or change programs.")
 
 
+def _require_team(actor, team):
+    if not can_give_program_to(actor, team):
+        raise PermissionDenied("Marketers keep programs of their own teams only.")
+
+
 def program_create(*, actor, name: str, code: str = "", **fields) -> Program:
     """Create a program; the code defaults to the slugified name (and must be unique)."""
     _require_manager(actor)
     unknown = set(fields) - set(PROGRAM_FIELDS)
     if unknown:
         raise ValueError(f"Unknown program fields: {sorted(unknown)}")
+    _require_team(actor, fields.get("team"))
     program = Program(name=name.strip(), code=code or slugify(name)[:40], **fields)
     program.full_clean()
     with transaction.atomic():
@@ -36,6 +42,10 @@ def program_create(*, actor, name: str, code: str = "", **fields) -> Program:
 
 def program_update(*, actor, program: Program, **changes) -> Program:
     _require_manager(actor)
+    if not can_edit_program(actor, program):
+        raise PermissionDenied("Only the team's marketers and ops admins can change a team's program.")
+    if "team" in changes:
+        _require_team(actor, changes["team"])
     unknown = set(changes) - set(PROGRAM_FIELDS)
     if unknown:
         raise ValueError(f"Unknown program fields: {sorted(unknown)}")

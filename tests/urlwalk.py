@@ -1,6 +1,7 @@
 """Every URL the project serves, generated from the URL conf, for authorization tests."""
 
 import re
+from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -35,3 +36,46 @@ def all_paths(resolver=None, prefix="") -> list[str]:
                 continue  # format-suffix twins of routes already listed
             paths.append("/" + _concrete(route))
     return sorted(set(paths))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One named URL of the project: its pattern, the name ``reverse`` takes (with namespaces), the
+    keyword arguments it needs and, for API views, the HTTP methods it serves (None: a plain view)."""
+
+    route: str
+    name: str
+    kwargs: tuple[str, ...]
+    methods: frozenset[str] | None
+
+
+def _methods(callback) -> frozenset[str] | None:
+    actions = getattr(callback, "actions", None)  # a DRF viewset route: {"get": "list", …}
+    if actions:
+        return frozenset(actions)
+    view_class = getattr(callback, "view_class", None)
+    if (
+        view_class is not None
+        and hasattr(view_class, "http_method_names")
+        and hasattr(view_class, "permission_classes")
+    ):
+        return frozenset(m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m))
+    return None
+
+
+def all_routes(resolver=None, prefix="", namespace="") -> list[Route]:
+    """Every named route except Django's admin and DRF's format-suffix twins."""
+    routes = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route.startswith("admin/"):
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            routes.extend(all_routes(entry, route, inner))
+        elif isinstance(entry, URLPattern):
+            if "(?P<format>" in route or "<drf_format_suffix" in route:
+                continue
+            kwargs = tuple(sorted(entry.pattern.regex.groupindex))
+            routes.append(Route(route, f"{namespace}{entry.name}", kwargs, _methods(entry.callback)))
+    return routes

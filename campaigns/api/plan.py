@@ -39,8 +39,8 @@ class ProgramViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
         "list": rules.is_authenticated,
         "retrieve": rules.is_authenticated,
         "create": policy.can_manage_programs,
-        "update": policy.can_manage_programs,
-        "partial_update": policy.can_manage_programs,
+        "update": policy.can_edit_program,  # a team's program: that team's marketers (and ops admins)
+        "partial_update": policy.can_edit_program,
     }
     filterset_fields = ["team", "objective", "is_active"]
     search_fields = ["name", "code"]
