@@ -102,7 +102,7 @@ class KpiDefinitionChangeSerializer(serializers.Serializer):
 
 
 class KpiVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = KpiDefinition

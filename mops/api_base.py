@@ -1,8 +1,8 @@
-"""What every app's API shares: pagination, error bodies, the policy permission class."""
+"""What every app's API shares: pagination, search, error bodies, the policy permission class."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, pagination, permissions, status
+from rest_framework import exceptions, filters, pagination, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -13,6 +13,17 @@ from mops.selectors import FxRateMissing
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's, with a refused term (one holding a NUL character) named by its parameter,
+    ``{"search": ["Null characters are not allowed."]}``, like every other field error."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except exceptions.ValidationError as exc:
+            raise exceptions.ValidationError({self.search_param: exc.detail}) from exc
 
 
 def exception_handler(exc, context):

@@ -1,4 +1,5 @@
 import rules
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -27,7 +28,15 @@ class _TaxonomyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
     update_kwarg = ""
 
     def perform_create(self, serializer):
-        serializer.instance = type(self).create_service(actor=self.request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        is_active = data.pop("is_active", True)  # the create services make active rows; retiring is an update
+        with transaction.atomic():
+            instance = type(self).create_service(actor=self.request.user, **data)
+            if not is_active:
+                instance = type(self).update_service(
+                    actor=self.request.user, **{self.update_kwarg: instance}, is_active=False
+                )
+        serializer.instance = instance
 
     def perform_update(self, serializer):
         serializer.instance = type(self).update_service(
@@ -105,7 +114,7 @@ class FiscalYearViewSet(viewsets.ReadOnlyModelViewSet):
 
 class PeriodSerializer(serializers.ModelSerializer):
     fiscal_year = serializers.IntegerField(source="fiscal_year.year", read_only=True)
-    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Period

@@ -21,10 +21,17 @@ from campaigns.models import AttachmentKind, Campaign, CampaignAttachment
 from mops.api_base import Policy
 from mops.permissions import is_marketer
 
+_BINARY_TYPES = (attachments.PDF, attachments.PNG, attachments.JPEG, attachments.GIF, attachments.WEBP)
+_OFFICE_TYPES = (attachments.DOCX, attachments.XLSX, attachments.PPTX)
+# What a download is served as: the content type detected on upload, one of the allowed ones.
+DOWNLOAD_CONTENT_TYPES = sorted(
+    {kind.content_type for kind in (*_BINARY_TYPES, *_OFFICE_TYPES)} | set(attachments.TEXT_TYPES.values())
+)
+
 
 class AttachmentSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=AttachmentKind.choices)
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     name = serializers.CharField(read_only=True, help_text="The uploaded file's name; the download is named so.")
     size = serializers.IntegerField(read_only=True, help_text="Bytes.")
     content_type = serializers.CharField(read_only=True, help_text="Detected from the content on upload.")
@@ -104,9 +111,10 @@ class AttachmentViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, content_type): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The file, as a download with its detected content type."
             )
+            for content_type in DOWNLOAD_CONTENT_TYPES
         }
     )
     @action(detail=True, methods=["get"])

@@ -83,7 +83,12 @@ class BulkItemErrorSerializer(serializers.Serializer):
 
 
 class BulkErrorSerializer(serializers.Serializer):
-    errors = BulkItemErrorSerializer(many=True)
+    """The refused items; or, for a body that is no usable list (not a list, empty, too long),
+    ``non_field_errors``; or ``detail`` for a body that is not even JSON."""
+
+    errors = BulkItemErrorSerializer(many=True, required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False)
 
 
 def validate_items(child: serializers.Serializer, data) -> tuple[dict[int, dict], dict[int, dict]]:

@@ -71,7 +71,7 @@ class SpendSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Your id for the row: posting the same campaign, date and key again updates it, never duplicates.",
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SpendEntry
@@ -108,7 +108,7 @@ class SpendUpdateSerializer(SpendSerializer):
     """Campaign and key identify an entry; a wrong campaign is a new entry (and a delete)."""
 
     campaign = serializers.PrimaryKeyRelatedField(read_only=True)
-    external_key = serializers.CharField(read_only=True)
+    external_key = serializers.CharField(read_only=True, allow_null=True)
 
 
 class SpendWrittenSerializer(SpendSerializer):
@@ -206,7 +206,7 @@ class ResultSerializer(serializers.ModelSerializer):
     source = serializers.ChoiceField(choices=FactSource.choices, default=FactSource.API)
     pipeline = money_field(required=False)
     revenue = money_field(required=False)
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ResultFact

@@ -5,10 +5,13 @@ Everything goes through ``campaigns.imports``; an import is seen by its uploader
 admins (``permissions.imports_visible_to``), and only its uploader maps and starts it.
 """
 
+from types import SimpleNamespace
+
 import rules
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from campaigns import imports, permissions, selectors
@@ -85,6 +88,13 @@ class ImportMappingSerializer(serializers.Serializer):
         return {ref: found.get(pk) for ref, pk in mapping.items()}
 
 
+class FormatIsAFilter(DefaultContentNegotiation):
+    """Here ``?format=`` filters imports by file format (``filterset_fields``); without this, DRF read it
+    as the response's format: ``?format=generic`` was a 404 and ``?format=api`` an HTML page."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class ImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Imports of spend and results. ``POST`` a file (multipart) to upload and check it."""
 
@@ -99,6 +109,7 @@ class ImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     }
     filterset_fields = ["status", "format"]
     ordering_fields = ["created_at"]
+    content_negotiation_class = FormatIsAFilter
 
     def get_queryset(self):
         return permissions.imports_visible_to(self.request.user).order_by("-created_at", "-id")

@@ -137,7 +137,7 @@ class DelegationSerializer(serializers.ModelSerializer):
     delegate = serializers.PrimaryKeyRelatedField(queryset=active_users(), help_text="User id.")
     delegator_username = serializers.CharField(source="delegator.username", read_only=True)
     delegate_username = serializers.CharField(source="delegate.username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Delegation

@@ -39,7 +39,7 @@ def _latest_round(steps) -> list[StepTask]:
 
 class InstanceStepSerializer(serializers.ModelSerializer):
     assignees = serializers.SerializerMethodField()
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
 
     class Meta:
@@ -173,7 +173,7 @@ class TaskSerializer(serializers.ModelSerializer):
     requester = serializers.CharField(source="instance.started_by.username", read_only=True)
     team = serializers.CharField(source="instance.team.slug", read_only=True, allow_null=True)
     assignees = serializers.SerializerMethodField()
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = StepTask

@@ -68,7 +68,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     # Required when creating; a template never changes its subject type (a new template does).
     subject_type = serializers.CharField(max_length=60, required=False)
     subject_type_label = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     steps = TemplateStepSerializer(many=True)
 
     class Meta:
