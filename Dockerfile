@@ -14,7 +14,7 @@ COPY --from=assets /assets/package/dist/js/ static/vendor/bootstrap/js/
 RUN mkdir -p static/vendor/plotly \
  && cp "$(python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" static/vendor/plotly/ \
  && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
- && useradd --system --home /app mops && mkdir -p /app/var && chown -R mops /app/var
+ && useradd --system --home /app mops && mkdir -p /app/var/media && chown -R mops /app/var
 USER mops
 EXPOSE 8000
 CMD ["gunicorn", "mops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

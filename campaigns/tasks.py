@@ -5,8 +5,9 @@ from celery import shared_task
 from mops.celery import transient_retry_options
 
 
-# A 50 MB export is a few hundred thousand rows: minutes, not the default ten.
-@shared_task(**transient_retry_options(), time_limit=3600, soft_time_limit=3300)
+# A 50 MB export is a few hundred thousand rows: minutes, not the default ten. The outcome is on the
+# batch, so the result is not stored: sending it then never waits on the result backend (Redis down).
+@shared_task(**transient_retry_options(), time_limit=3600, soft_time_limit=3300, ignore_result=True)
 def run_import(batch_id: int) -> dict:
     """Write an import batch's facts (``campaigns.imports.import_run``); safe to run twice."""
     from campaigns.imports import import_run

@@ -11,6 +11,10 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path_info.startswith(self.api_prefixes):
             return None
+        # Open views before ``request.user`` (Django asks the other way round): the health check must not
+        # need the session store, or a client sending a session cookie gets the 503 page, not the report.
+        if not getattr(view_func, "login_required", True):
+            return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 

@@ -55,3 +55,4 @@ urlpatterns = [
 
 handler404 = "mops.views.not_found"
 handler403 = "mops.views.forbidden"
+handler500 = "mops.errors.server_error"  # a lost database is a 503 (try again), not a 500

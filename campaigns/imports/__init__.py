@@ -41,26 +41,42 @@ nor a Python object per row):
   in ``ImportBatch.errors`` (the batch has no other place for it); its rows count as rejected but
   do not block an all-or-nothing import. Row errors are ``{"row": N, "message": …}``, at most
   ``MAX_ERRORS`` of them; ``rows_rejected`` keeps the true count.
+
+Faults (tests/faults):
+
+- A run holds a PostgreSQL advisory lock on its batch for as long as it runs, on its own session: a
+  worker that dies (``kill -9``, a lost machine) loses its session and the lock with it. A batch
+  left running (or queued again after a run) with no run holding its lock is *stalled*
+  (``import_stalled``; the import page says so): its uploader can start it again, without waiting
+  for the broker to hand the lost task to another worker (an hour with Redis), and a second
+  delivery of a batch that a live run holds does nothing.
+- The task is sent after commit; if the broker does not take it (Redis down), the batch goes back
+  to what it was and ``import_start`` says so: nothing is lost, the user starts it again later.
 """
 
+import functools
 import logging
-import os
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 
 from campaigns.importers import IMPORTERS, base
 from campaigns.imports.checking import Check, check_file
-from campaigns.imports.files import local_file, spooled
+from campaigns.imports.files import local_file, spooled, stored_name
 from campaigns.imports.writing import Writer, progress_reporter
 from campaigns.models import Campaign, CampaignAlias, ImportBatch, ImportStatus
 from campaigns.permissions import can_edit_campaign, can_import
 from mops.services import audit
 
 logger = logging.getLogger(__name__)
+RUN_LOCK = 0x696D7074  # "impt": the advisory lock class of import runs, with the batch id as object id
+QUEUE_DOWN = (
+    "The task queue is not answering just now, so the import was not started (nothing was written). "
+    "Start it again in a few minutes."
+)
 
 
 # --- the services -------------------------------------------------------------------------------
@@ -98,7 +114,7 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
         for name, value in check.fields({}).items():
             setattr(batch, name, value)
         with open(path, "rb") as fh:
-            batch.file.save(get_valid_filename(os.path.basename(filename)) or "upload", File(fh), save=False)
+            batch.file.save(stored_name(path), File(fh), save=False)
         try:
             batch.save()
         except Exception:
@@ -146,16 +162,24 @@ def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]
 
 
 def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
-    """Queue a checked (or failed) import; the worker runs ``import_run`` after commit.
+    """Queue a checked, failed or stalled import (``import_stalled``); the worker runs ``import_run``
+    after commit. If the broker does not take the task, the batch is left as it was and the
+    ``ValidationError`` says so.
 
     Refused while campaigns remain unmapped and, in all-or-nothing mode, while rows have errors.
     """
-    from campaigns.tasks import run_import
-
     _require_uploader(actor, batch)
+    sent = {}
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        if batch.status not in (ImportStatus.UPLOADED, ImportStatus.FAILED):
+        previous = batch.status
+        if previous in (ImportStatus.QUEUED, ImportStatus.RUNNING) and import_stalled(batch):
+            pass  # its worker is gone: run it again (rows it wrote are not counted twice)
+        elif previous == ImportStatus.RUNNING:
+            raise ValidationError(
+                f"This import is running ({batch.rows_done} of {batch.rows_total} rows): it cannot be started again."
+            )
+        elif previous not in (ImportStatus.UPLOADED, ImportStatus.FAILED):
             raise ValidationError(f"This import is {batch.get_status_display().lower()}: it cannot be started.")
         if batch.unknown_campaigns:
             names = ", ".join(repr(r) for r in batch.unknown_campaigns[:5])
@@ -165,19 +189,96 @@ def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
             raise ValidationError(
                 f"{_row_error_count(batch)} rows have errors: correct the file, or import only the good rows."
             )
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
-        run_import.delay_on_commit(batch.pk)
+        # A stalled run may have committed chunks: ``finished_at`` tells the next run it is a restart.
+        stalled = {"finished_at": timezone.now()} if previous == ImportStatus.RUNNING else {}
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED, **stalled)
+        transaction.on_commit(functools.partial(_queue, batch.pk, previous, sent))
+    if sent.get("ok") is False:  # the callback ran (no outer transaction) and the broker refused
+        raise ValidationError(QUEUE_DOWN)
     batch.refresh_from_db()
     return batch
+
+
+def _queue(batch_id: int, previous: str, sent: dict) -> None:
+    """Send the run to the worker; if the broker does not take it, put the batch back as it was."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from campaigns.tasks import run_import
+    from mops.celery import app
+
+    if app.conf.task_always_eager:
+        run_import.delay(batch_id)  # runs here and now; its errors are the caller's
+        sent["ok"] = True
+        return
+    try:
+        run_import.delay(batch_id)
+    except (BrokerError, ConnectionError, TimeoutError, OSError):
+        logger.warning("Could not queue import %s; it is left %s.", batch_id, previous, exc_info=True)
+        ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(status=previous)
+        sent["ok"] = False
+    else:
+        sent["ok"] = True
+
+
+def import_stalled(batch: ImportBatch) -> bool:
+    """Queued or running, and no run holds it: the worker that had it died (or its task was lost).
+
+    Only PostgreSQL can tell (the run's advisory lock); elsewhere a running batch is taken to be alive
+    and is left to its task's redelivery."""
+    if batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING) or connection.vendor != "postgresql":
+        return False
+    if batch.status == ImportStatus.QUEUED and batch.finished_at is None and batch.rows_done == 0:
+        return False  # waiting for a worker, as far as anyone can tell
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = %s AND objid = %s AND objsubid = 2)",
+            [RUN_LOCK, _lock_object(batch.pk)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _lock_object(batch_id: int) -> int:
+    return batch_id & 0x7FFFFFFF
+
+
+@contextmanager
+def _run_lock(batch_id: int):
+    """Held while a run of the batch runs (PostgreSQL, on the run's session); yields whether this
+    run got it. Elsewhere (SQLite, one process) it is always granted."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK, _lock_object(batch_id)])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held and not (connection.in_atomic_block and connection.needs_rollback):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK, _lock_object(batch_id)])
+            except Exception:  # the session is gone, and its lock with it
+                logger.warning("Could not release the run lock of import %s.", batch_id, exc_info=True)
 
 
 def import_run(*, batch_id: int) -> ImportBatch:
     """The worker's job: check the file again, then write its facts (see the module's docstring).
 
     Runs queued batches, and batches a lost worker left running or an error left failed; any other
-    batch is returned as it is. Raises what it cannot handle (after marking the batch failed), so
-    that the task's retries apply.
+    batch, or one another live run holds, is returned as it is. Raises what it cannot handle (after
+    marking the batch failed), so that the task's retries apply.
     """
+    with _run_lock(batch_id) as mine:
+        if not mine:
+            logger.info("Import %s is being run by another worker: nothing to do here.", batch_id)
+            return ImportBatch.objects.get(pk=batch_id)
+        return _run(batch_id)
+
+
+def _run(batch_id: int) -> ImportBatch:
     previous = ImportBatch.objects.filter(pk=batch_id).values_list("status", "finished_at").first()
     if previous is None:
         raise ImportBatch.DoesNotExist(f"No import batch {batch_id}.")

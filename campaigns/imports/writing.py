@@ -402,13 +402,15 @@ class Writer:
         return int(Decimal(total).to_integral_value(rounding=ROUND_HALF_UP))
 
     def announce(self) -> None:
-        """Tell the apps above (rollups) which campaigns and dates changed, after commit."""
+        """Tell the apps above (rollups) which campaigns and dates changed — in the transaction that
+        ends the run, not after its commit: the rollups' dirty marks commit with the batch's status,
+        so a worker killed right after that commit cannot leave facts no rollup knows of."""
         if self.restarted:
             campaigns, span = self.all_campaigns, self.all_range
         else:
             campaigns, span = self.changed_campaigns, self.changed_range
         if campaigns:
-            hooks.facts_changed_on_commit(campaigns, span[0], span[1])
+            hooks.facts_changed.send(sender=None, campaign_ids=set(campaigns), start=span[0], end=span[1])
 
 
 def widen(span: list, day: datetime.date) -> list:

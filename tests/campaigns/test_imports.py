@@ -608,9 +608,12 @@ def test_the_staging_table_path_writes_and_counts_as_the_python_path(
     make = _mixed_rows if shape == "generic" else _segmented_rows
     files = [make(codes, 60), make(codes, 60), make(codes, 75, bump=5)]
     announced = []
-    monkeypatch.setattr(
-        hooks, "facts_changed_on_commit", lambda c, first, last: announced.append((set(c), first, last))
-    )
+
+    def listener(sender, campaign_ids, start, end, **kwargs):
+        announced.append((set(campaign_ids), start, end))
+
+    monkeypatch.setattr(hooks.facts_changed, "receivers", [])  # only this listener, for this test
+    hooks.facts_changed.connect(listener, weak=False)
     outcomes = {}
     for staging in (False, True):
         monkeypatch.setattr(writing.Writer, "staging", staging)
