@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BOOTSTRAP_VERSION := 5.3.8
+AXE_VERSION := 4.14.1
+AXE := var/axe
 VENDOR := static/vendor
 EMBEDDED := DEBUG=true
 
-.PHONY: run test bench lint format setup assets chromium migrations-check clean
+.PHONY: run test bench lint format setup assets axe chromium migrations-check clean
 
 ## run: set up and serve the embedded app (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
 run: setup
@@ -17,7 +19,7 @@ run: setup
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
-test: setup chromium
+test: setup chromium axe
 	$(BIN)/python -m pytest
 
 ## bench: run the benchmark scripts in bench/ and print their figures
@@ -60,6 +62,17 @@ $(VENDOR)/bootstrap/.version-$(BOOTSTRAP_VERSION):
 $(VENDOR)/plotly/plotly.min.js: $(VENV)/.installed
 	mkdir -p $(VENDOR)/plotly
 	cp "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
+
+# The accessibility checks of the browser tests inject axe-core from the npm registry. It is a test tool,
+# never served by the app: it lives in var/axe/, outside every static folder.
+axe: $(AXE)/.version-$(AXE_VERSION)
+
+$(AXE)/.version-$(AXE_VERSION): | $(VENDOR)/bootstrap/.version-$(BOOTSTRAP_VERSION)
+	@command -v npm >/dev/null || { echo "mops: npm is needed once to fetch axe-core $(AXE_VERSION) (apt-get install npm)"; exit 1; }
+	rm -rf $(AXE) var/npm/axe-core && mkdir -p $(AXE) var/npm/axe-core
+	cd var/npm/axe-core && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar -xzf axe-core-$(AXE_VERSION).tgz
+	cp var/npm/axe-core/package/axe.min.js var/npm/axe-core/package/LICENSE $(AXE)/
+	touch $@
 
 # Browser tests drive Debian's Chromium; install it when we can (root + apt), say so when we cannot.
 chromium:

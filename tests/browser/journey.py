@@ -10,6 +10,12 @@ def settle(page):
     page.wait_for_load_state("networkidle")
 
 
+def visit(page, url):
+    """Open ``url`` and let it settle before the next step navigates away."""
+    page.goto(url)
+    settle(page)
+
+
 def click(page, role, name, *, within="body", **kwargs):
     page.locator(within).get_by_role(role, name=name, **kwargs).first.click()
     page.wait_for_load_state()
@@ -30,3 +36,14 @@ def log_out(page, base_url):
     click(page, "button", "Log out")
     page.wait_for_url(f"{base_url}/accounts/login/")
     settle(page)
+
+
+def act_on_task(page, base_url, subject, action, *, comment=""):
+    """From My tasks, open the first task on ``subject`` (the link text), act on it and come back."""
+    visit(page, f"{base_url}/workflows/")
+    click(page, "link", subject, within="main")
+    if comment:
+        page.fill("#id_comment", comment)
+    click(page, "button", action, exact=True)
+    page.wait_for_url(f"{base_url}/workflows/")
+    assert page.locator(".alert-success").count() == 1, page.locator("main").inner_text()[:500]
