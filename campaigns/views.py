@@ -62,7 +62,10 @@ def home(request):
     filter_form = CampaignFilterForm(request.GET or None, user=request.user)
     filters = filter_form.filters()
     campaigns = selectors.campaign_list(user=request.user, **filters)
-    page = Paginator(campaigns, filter_form.page_size()).get_page(request.GET.get("page"))
+    totals = selectors.campaign_totals(campaigns)
+    paginator = Paginator(campaigns, filter_form.page_size())
+    paginator.count = totals.count  # the same set, counted once
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.with_page_totals(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
@@ -77,7 +80,7 @@ def home(request):
             "filter_form": filter_form,
             "filtered": any(v for k, v in filters.items() if k != "sort"),
             "sort": filters["sort"],
-            "totals": selectors.campaign_totals(campaigns),
+            "totals": totals,
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "can_create": selectors.creatable_teams(user=request.user).exists(),
@@ -510,9 +513,12 @@ def _mapping_form(batch, user, data=None):
 
 
 def _import_context(request, batch, mapping_form=None):
+    from campaigns.imports import import_stalled
+
     return {
         "batch": batch,
         "is_uploader": batch.uploaded_by_id == request.user.pk,
+        "stalled": import_stalled(batch),
         "mapping_form": mapping_form or _mapping_form(batch, request.user),
         "unknown_refs": selectors.unknown_refs(batch),
         "errors": batch.errors[:200],

@@ -8,6 +8,9 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self):
+        from campaigns.selectors import use_fact_totals_source
         from metrics import receivers
+        from metrics.fact_totals import campaign_fact_totals
 
         receivers.connect()
+        use_fact_totals_source(campaign_fact_totals)  # the campaign list's totals from the rollup cells
