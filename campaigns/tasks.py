@@ -1,5 +1,7 @@
 """Celery tasks of campaigns: thin wrappers that call services."""
 
+import datetime
+
 from celery import shared_task
 
 from mops.celery import transient_retry_options
@@ -14,3 +16,13 @@ def run_import(batch_id: int) -> dict:
 
     batch = import_run(batch_id=batch_id)
     return {"batch": batch.pk, "status": batch.status}
+
+
+@shared_task(ignore_result=True)
+def requeue_imports() -> int:
+    """The beat's sweep: send again imports whose task the broker lost (``imports_requeue``)."""
+    from django.conf import settings
+
+    from campaigns.imports import imports_requeue
+
+    return imports_requeue(older_than=datetime.timedelta(seconds=settings.IMPORT_REQUEUE_AFTER_SECONDS))

@@ -301,6 +301,9 @@ CELERY_BEAT_SCHEDULE = {
     "workflows-sla-sweep": {"task": "workflows.tasks.sla_sweep", "schedule": 3600.0},
     # Rollups: catch marks whose refresh never ran (broker down), and the nightly check-and-rebuild.
     "metrics-refresh-sweep": {"task": "metrics.tasks.refresh_rollups", "schedule": 60.0},
+    # Imports queued longer than IMPORT_REQUEUE_AFTER_SECONDS: their task was lost (Redis restarted
+    # without persistence); sent again, which is safe (a run of a done or running batch does nothing).
+    "campaigns-import-requeue": {"task": "campaigns.tasks.requeue_imports", "schedule": 300.0},
     "metrics-nightly-rebuild": {"task": "metrics.tasks.rebuild_rollups", "schedule": crontab(hour=2, minute=30)},
     # The headline numbers by e-mail to the CMO and finance, Monday morning.
     "metrics-weekly-report": {
@@ -308,6 +311,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
     },
 }
+IMPORT_REQUEUE_AFTER_SECONDS = env_int("IMPORT_REQUEUE_AFTER_SECONDS", 900, min_value=60)
 # Milliseconds between a change and its rollup refresh; changes within it share one task run.
 METRICS_REFRESH_DELAY_MS = env_int("METRICS_REFRESH_DELAY_MS", 500, min_value=0, max_value=60_000)
 

@@ -52,8 +52,11 @@ Faults (tests/faults):
   delivery of a batch that a live run holds does nothing.
 - The task is sent after commit; if the broker does not take it (Redis down), the batch goes back
   to what it was and ``import_start`` says so: nothing is lost, the user starts it again later.
+- A queued batch whose task the broker lost (Redis restarted without persistence) is sent again by
+  the beat's sweep (``imports_requeue``) once it has waited ``IMPORT_REQUEUE_AFTER_SECONDS``.
 """
 
+import datetime
 import functools
 import logging
 from contextlib import contextmanager
@@ -191,7 +194,7 @@ def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
             )
         # A stalled run may have committed chunks: ``finished_at`` tells the next run it is a restart.
         stalled = {"finished_at": timezone.now()} if previous == ImportStatus.RUNNING else {}
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED, **stalled)
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED, queued_at=timezone.now(), **stalled)
         transaction.on_commit(functools.partial(_queue, batch.pk, previous, sent))
     if sent.get("ok") is False:  # the callback ran (no outer transaction) and the broker refused
         raise ValidationError(QUEUE_DOWN)
@@ -218,6 +221,28 @@ def _queue(batch_id: int, previous: str, sent: dict) -> None:
         sent["ok"] = False
     else:
         sent["ok"] = True
+
+
+def imports_requeue(*, older_than: datetime.timedelta) -> int:
+    """Send again every batch queued longer than ``older_than`` ago; returns how many were sent.
+
+    A queued batch's task lives only in the broker: a Redis that restarts without persistence loses
+    it, and the batch would say "waiting for a worker" for ever. Sending it again is safe — a run
+    of a batch that is done or running does nothing, and facts are upserted — so the beat calls this
+    every few minutes (``campaigns-import-requeue``); a broker that is still down leaves them for the
+    next sweep."""
+    from campaigns.tasks import run_import
+
+    due = list(
+        ImportBatch.objects.filter(status=ImportStatus.QUEUED, queued_at__lt=timezone.now() - older_than).values_list(
+            "pk", flat=True
+        )
+    )
+    for batch_id in due:
+        run_import.apply_async([batch_id], ignore_result=True)
+        ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(queued_at=timezone.now())
+        logger.info("Import %s was still queued: sent again.", batch_id)
+    return len(due)
 
 
 def import_stalled(batch: ImportBatch) -> bool:
