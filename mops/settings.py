@@ -155,6 +155,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # Successful log-ins are not logged by axes (a table growing forever; User.last_login keeps the latest).
 AXES_DISABLE_ACCESS_LOG = True
+# No start-up banner on every manage.py command; failures and lock-outs are still logged.
+AXES_VERBOSE = False
 # The client address is REMOTE_ADDR. Behind reverse proxies set TRUSTED_PROXY_COUNT to how many
 # there are: the address is then read from X-Forwarded-For as the outermost proxy recorded it
 # (mops.lockout.client_ip). Never without it: anyone can send that header, and a new address with
