@@ -513,12 +513,12 @@ def _mapping_form(batch, user, data=None):
 
 
 def _import_context(request, batch, mapping_form=None):
-    from campaigns.imports import import_stalled
+    from campaigns import imports
 
     return {
         "batch": batch,
         "is_uploader": batch.uploaded_by_id == request.user.pk,
-        "stalled": import_stalled(batch),
+        "stalled": imports.import_stalled(batch),
         "mapping_form": mapping_form or _mapping_form(batch, request.user),
         "unknown_refs": selectors.unknown_refs(batch),
         "errors": batch.errors[:200],

@@ -6,7 +6,6 @@ import rules
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
@@ -132,12 +131,7 @@ class TeamViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         return selectors.team_list(user=self.request.user)
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        is_active = data.pop("is_active", True)  # a new team is active; retiring one is an update
-        with transaction.atomic():
-            team = services.team_create(actor=self.request.user, **data)
-            if not is_active:
-                team = services.team_update(actor=self.request.user, team=team, is_active=False)
+        team = services.team_create(actor=self.request.user, **serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=team.pk)  # with its member and lead counts
 
     def perform_update(self, serializer):

@@ -45,9 +45,9 @@ def _require(predicate, actor, message):
 TEAM_FIELDS = ["name", "slug", "description", "is_active"]
 
 
-def team_create(*, actor, name: str, slug: str = "", description: str = "") -> Team:
+def team_create(*, actor, name: str, slug: str = "", description: str = "", is_active: bool = True) -> Team:
     _require(can_manage_teams, actor, "Only ops admins can create teams.")
-    team = Team(name=name.strip(), slug=slug or slugify(name)[:60], description=description)
+    team = Team(name=name.strip(), slug=slug or slugify(name)[:60], description=description, is_active=is_active)
     team.full_clean()
     with transaction.atomic():
         team.save()

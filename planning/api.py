@@ -1,5 +1,4 @@
 import rules
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -28,15 +27,7 @@ class _TaxonomyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
     update_kwarg = ""
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        is_active = data.pop("is_active", True)  # the create services make active rows; retiring is an update
-        with transaction.atomic():
-            instance = type(self).create_service(actor=self.request.user, **data)
-            if not is_active:
-                instance = type(self).update_service(
-                    actor=self.request.user, **{self.update_kwarg: instance}, is_active=False
-                )
-        serializer.instance = instance
+        serializer.instance = type(self).create_service(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = type(self).update_service(

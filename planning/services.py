@@ -100,9 +100,17 @@ def _update(*, actor, obj, fields: list[str], action: str, changes: dict):
     return obj
 
 
-def channel_create(*, actor, name: str, group: str, slug: str = "", description: str = "") -> Channel:
+def channel_create(
+    *, actor, name: str, group: str, slug: str = "", description: str = "", is_active: bool = True
+) -> Channel:
     _require_taxonomy_admin(actor, "channels")
-    values = {"name": name.strip(), "slug": slug or slugify(name)[:60], "group": group, "description": description}
+    values = {
+        "name": name.strip(),
+        "slug": slug or slugify(name)[:60],
+        "group": group,
+        "description": description,
+        "is_active": is_active,
+    }
     return _create(actor=actor, model=Channel, fields=CHANNEL_FIELDS, action="channel.create", values=values)
 
 
@@ -111,9 +119,9 @@ def channel_update(*, actor, channel: Channel, **changes) -> Channel:
     return _update(actor=actor, obj=channel, fields=CHANNEL_FIELDS, action="channel.update", changes=changes)
 
 
-def region_create(*, actor, name: str, code: str = "") -> Region:
+def region_create(*, actor, name: str, code: str = "", is_active: bool = True) -> Region:
     _require_taxonomy_admin(actor, "regions")
-    values = {"name": name.strip(), "code": code or slugify(name)[:30]}
+    values = {"name": name.strip(), "code": code or slugify(name)[:30], "is_active": is_active}
     return _create(actor=actor, model=Region, fields=REGION_FIELDS, action="region.create", values=values)
 
 
@@ -122,9 +130,9 @@ def region_update(*, actor, region: Region, **changes) -> Region:
     return _update(actor=actor, obj=region, fields=REGION_FIELDS, action="region.update", changes=changes)
 
 
-def segment_create(*, actor, name: str, kind: str, code: str = "") -> Segment:
+def segment_create(*, actor, name: str, kind: str, code: str = "", is_active: bool = True) -> Segment:
     _require_taxonomy_admin(actor, "products and segments")
-    values = {"name": name.strip(), "code": code or slugify(name)[:30], "kind": kind}
+    values = {"name": name.strip(), "code": code or slugify(name)[:30], "kind": kind, "is_active": is_active}
     return _create(actor=actor, model=Segment, fields=SEGMENT_FIELDS, action="segment.create", values=values)
 
 

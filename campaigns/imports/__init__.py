@@ -46,7 +46,7 @@ Faults (tests/faults):
 
 - A run holds a PostgreSQL advisory lock on its batch for as long as it runs, on its own session: a
   worker that dies (``kill -9``, a lost machine) loses its session and the lock with it. A batch
-  left running (or queued again after a run) with no run holding its lock is *stalled*
+  left running with no run holding its lock is *stalled*
   (``import_stalled``; the import page says so): its uploader can start it again, without waiting
   for the broker to hand the lost task to another worker (an hour with Redis), and a second
   delivery of a batch that a live run holds does nothing.
@@ -176,13 +176,11 @@ def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         previous = batch.status
-        if previous in (ImportStatus.QUEUED, ImportStatus.RUNNING) and import_stalled(batch):
-            pass  # its worker is gone: run it again (rows it wrote are not counted twice)
-        elif previous == ImportStatus.RUNNING:
+        if previous == ImportStatus.RUNNING and not import_stalled(batch):
             raise ValidationError(
                 f"This import is running ({batch.rows_done} of {batch.rows_total} rows): it cannot be started again."
             )
-        elif previous not in (ImportStatus.UPLOADED, ImportStatus.FAILED):
+        if previous not in (ImportStatus.UPLOADED, ImportStatus.FAILED, ImportStatus.RUNNING):
             raise ValidationError(f"This import is {batch.get_status_display().lower()}: it cannot be started.")
         if batch.unknown_campaigns:
             names = ", ".join(repr(r) for r in batch.unknown_campaigns[:5])
@@ -246,14 +244,13 @@ def imports_requeue(*, older_than: datetime.timedelta) -> int:
 
 
 def import_stalled(batch: ImportBatch) -> bool:
-    """Queued or running, and no run holds it: the worker that had it died (or its task was lost).
+    """Running, and no run holds it: the worker that had it died. (A queued batch is waiting for a
+    worker; if the broker lost its task, ``imports_requeue`` sends it again.)
 
     Only PostgreSQL can tell (the run's advisory lock); elsewhere a running batch is taken to be alive
     and is left to its task's redelivery."""
-    if batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING) or connection.vendor != "postgresql":
+    if batch.status != ImportStatus.RUNNING or connection.vendor != "postgresql":
         return False
-    if batch.status == ImportStatus.QUEUED and batch.finished_at is None and batch.rows_done == 0:
-        return False  # waiting for a worker, as far as anyone can tell
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "

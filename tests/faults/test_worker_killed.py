@@ -240,3 +240,4 @@ def test_a_running_import_is_restarted_only_once_its_run_is_gone(marketer, team)
     assert import_stalled(batch)
     batch = import_start(actor=marketer, batch=batch)
     assert batch.status == ImportStatus.QUEUED and batch.finished_at is not None  # the next run is a restart
+    assert not import_stalled(batch)  # queued again: waiting for a worker, no longer offered a restart
