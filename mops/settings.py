@@ -191,6 +191,12 @@ FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 1, min_value=1, max
 # One precision for every money column (STYLE.md §5): 18 digits, 2 decimals.
 MONEY_MAX_DIGITS = 18
 MONEY_DECIMAL_PLACES = 2
+# The one bound for a single amount anywhere money is written (forms, API, bulk, imports, budget
+# entries), in its own currency and in base currency: below one trillion (mops.money.MONEY_MAX).
+# Sums (rollup cells and rollups, report totals) use MONEY_SUM_MAX_DIGITS: 28 integer digits hold
+# 10^16 rows at the bound, so no sum of allowed amounts can overflow.
+MONEY_MAX = "999999999999.99"
+MONEY_SUM_MAX_DIGITS = 30
 MOPS_VERSION = __import__("mops").__version__
 # The largest spreadsheet or ad-platform export an import accepts (bytes).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
