@@ -73,23 +73,32 @@ MEASURE_FIELDS = (
 MONEY_MEASURES = ("spend", "planned_cost", "budget", "allocated", "committed", "pipeline", "revenue")
 
 
-class Measures(models.Model):
-    """The summed base measures (money in the base currency)."""
+def SumField(**kwargs) -> models.DecimalField:  # noqa: N802 — reads like a field class at call sites
+    """A sum of money amounts: the money precision with MONEY_SUM_MAX_DIGITS digits, wide enough for
+    the sum of every amount the bound (``mops.money.MONEY_MAX``) allows, so a refresh never overflows.
+    No bound validator: a sum is not an amount anyone types."""
+    return models.DecimalField(
+        max_digits=settings.MONEY_SUM_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, **kwargs
+    )
 
-    spend = MoneyField(default=0)
-    planned_cost = MoneyField(default=0)
-    budget = MoneyField(default=0)
-    allocated = MoneyField(default=0)
-    committed = MoneyField(default=0)
+
+class Measures(models.Model):
+    """The summed base measures (money in the base currency, as sums: ``SumField``)."""
+
+    spend = SumField(default=0)
+    planned_cost = SumField(default=0)
+    budget = SumField(default=0)
+    allocated = SumField(default=0)
+    committed = SumField(default=0)
     impressions = models.BigIntegerField(default=0)
     clicks = models.BigIntegerField(default=0)
     leads = models.BigIntegerField(default=0)
     mqls = models.BigIntegerField(default=0)
     sqls = models.BigIntegerField(default=0)
     opportunities = models.BigIntegerField(default=0)
-    pipeline = MoneyField(default=0)
+    pipeline = SumField(default=0)
     new_customers = models.BigIntegerField(default=0)
-    revenue = MoneyField(default=0)
+    revenue = SumField(default=0)
 
     class Meta:
         abstract = True
