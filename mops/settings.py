@@ -200,6 +200,15 @@ MONEY_SUM_MAX_DIGITS = 30
 MOPS_VERSION = __import__("mops").__version__
 # The largest spreadsheet or ad-platform export an import accepts (bytes).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
+# A workbook is read by its real cells, never by the size its sheet declares: a cell past these rows
+# or columns refuses the file (a 2 KB sheet may declare A1:XFD1048576). CSV rows obey them too.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000, min_value=10)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 500, min_value=10)
+# What an XLSX may unpack to (all its parts): past this a workbook is a ZIP bomb, refused unread.
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 500 * 1024 * 1024, min_value=1024)
+# Files that read to more than this (a workbook: its unpacked sheet) are checked by the Celery
+# worker, not in the web request; the upload answers at once with the batch "checking".
+IMPORT_CHECK_IN_REQUEST_BYTES = env_int("IMPORT_CHECK_IN_REQUEST_BYTES", 2 * 1024 * 1024, min_value=0)
 # The largest file (brief, creative, contract, report) a campaign accepts as an attachment (bytes).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, min_value=1)
 # Request bodies that are not files (forms, JSON API calls) are read into memory whole: Django

@@ -62,10 +62,18 @@ class LayoutError(ImportFileError):
     """A header an importer recognises but cannot use (a required column is missing)."""
 
 
+class AmbiguousFormat(UnknownFormat):
+    """The header fits several formats and none of them reads every column the others read."""
+
+
+class LimitError(ImportFileError):
+    """The file is past a limit (rows, columns, unpacked size): refused as soon as it is seen."""
+
+
 # Result measures that are money (converted to the base currency like spend); the others are counts.
 MONEY_MEASURES = frozenset({"pipeline", "revenue"})
-# Generous bounds that keep a typo from reaching the database as an overflow.
-MAX_AMOUNT = Decimal("1e15")
+# Money (spend, pipeline, revenue) is bounded by the one money bound, ``mops.money.MONEY_MAX``;
+# counts by what their columns hold (a count must be below its ceiling).
 MAX_COUNT = {
     "impressions": 10**15,
     "clicks": 10**15,
@@ -344,6 +352,7 @@ class Table:
                 yield block[0][0], [cells for _, cells in block], None
             return
         start = self.header_row + 1
+        max_rows, max_columns = limits()
         with open(self.path, "rb") as raw:
             text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
             reader = csv.reader(text, delimiter=self.delimiter)
@@ -361,14 +370,27 @@ class Table:
                     return
                 if not rows:
                     return
+                _check_block(number, rows, max_rows, max_columns)
                 if number >= start:
                     yield number, rows, None
                 number += len(rows)
 
 
+def _check_block(number: int, rows: list[list], max_rows: int, max_columns: int) -> None:
+    """A block of CSV rows, the first numbered ``number``, within the limits (else ``LimitError``)."""
+    last = number + len(rows) - 1
+    if last > max_rows:
+        raise LimitError(too_many_rows(max_rows + 1, max_rows))
+    widest = max(map(len, rows))
+    if widest > max_columns:
+        at = next(i for i, r in enumerate(rows) if len(r) == widest)
+        raise LimitError(too_many_columns(widest, number + at, max_columns))
+
+
 def _csv_rows(path: Path, encoding: str, delimiter: str, *, start: int = 1) -> Iterator[tuple[int, list]]:
     # errors="replace": a byte that is not text in the file's encoding becomes U+FFFD, and the row
     # holding it is reported (``parse_rows``) instead of the whole file failing without a row number.
+    max_rows, max_columns = limits()
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(text, delimiter=delimiter)
@@ -382,24 +404,110 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, *, start: int = 1) -> I
                 number += 1
                 raise TableError(number, f"the file cannot be read from here on ({exc})") from None
             number += 1
+            if number > max_rows:
+                raise LimitError(too_many_rows(number, max_rows))
+            if len(cells) > max_columns:
+                raise LimitError(too_many_columns(len(cells), number, max_columns))
             if number >= start:
                 yield number, cells
 
 
 def _xlsx_rows(path: Path, *, start: int = 1) -> Iterator[tuple[int, list]]:
+    """(row number, cells) of the first sheet, by its real cells: a row is as wide as its last cell
+    and rows the sheet skips are empty. Never the size the sheet declares (``<dimension>``), which
+    openpyxl pads every row to (``A1:XFD1048576`` is 16,384 cells a row for a million rows). A cell
+    past ``IMPORT_MAX_ROWS`` or ``IMPORT_MAX_COLUMNS`` raises ``LimitError`` as soon as it is read."""
     from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed, as openpyxl reads
 
+    max_rows, max_columns = limits()
     # A file object, not the path: openpyxl refuses paths without an .xlsx extension (uploads
     # are stored under any name).
     with open(path, "rb") as fh:
         workbook = load_workbook(fh, read_only=True, data_only=True)
         try:
             sheet = workbook.active or workbook.worksheets[0]
-            # read_only mode streams the sheet's XML and yields empty rows too, so numbers stay true.
-            for number, cells in enumerate(sheet.iter_rows(min_row=start, values_only=True), start=start):
-                yield number, list(cells)
+            with sheet._get_source() as source:
+                # openpyxl's own reading of a cell (shared strings, dates by number format …).
+                cells = WorkSheetParser(
+                    source,
+                    sheet._shared_strings,
+                    data_only=True,
+                    epoch=workbook.epoch,
+                    date_formats=workbook._date_formats,
+                    timedelta_formats=workbook._timedelta_formats,
+                )
+                expected = 1  # the number of the next row to yield
+                values: dict[int, object] = {}
+                parent = None
+                for event, element in iterparse(source, events=("start", "end")):
+                    tag = element.tag
+                    if event == "start":
+                        if tag == ROW_TAG:
+                            number = _row_number(element.get("r"), cells.row_counter + 1)
+                            if number > max_rows:
+                                raise LimitError(too_many_rows(number, max_rows))
+                            cells.row_counter, cells.col_counter = number, 0
+                            values = {}
+                        elif parent is None and tag.endswith("}sheetData"):
+                            parent = element
+                        continue
+                    if tag == CELL_TAG:
+                        cell = cells.parse_cell(element)
+                        if cell["column"] > max_columns:
+                            raise LimitError(too_many_columns(cell["column"], cell["row"], max_columns))
+                        if cell["value"] is not None:
+                            values[cell["column"]] = cell["value"]
+                        element.clear()
+                    elif tag == ROW_TAG:
+                        number = cells.row_counter
+                        if number >= expected:
+                            for empty in range(max(expected, start), number):
+                                yield empty, []
+                            if number >= start:
+                                row = [None] * (max(values) if values else 0)
+                                for column, value in values.items():
+                                    row[column - 1] = value
+                                yield number, row
+                            expected = number + 1
+                        if parent is not None:
+                            parent.clear()  # rows already read: let them go
         finally:
             workbook.close()
+
+
+def _row_number(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise LimitError(f"The workbook names a row {show(text)!r}, which is not a row number.") from None
+
+
+def limits() -> tuple[int, int]:
+    """(rows, columns) an import reads at most (settings ``IMPORT_MAX_ROWS``, ``IMPORT_MAX_COLUMNS``)."""
+    from django.conf import settings
+
+    return settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+
+
+def too_many_rows(row: int, limit: int) -> str:
+    return (
+        f"The file has data in row {row:,}; imports read at most {limit:,} rows. "
+        "Split the file, or delete what lies below the data."
+    )
+
+
+def too_many_columns(column: int, row: int, limit: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    where = f"column {get_column_letter(column)} ({column:,})" if column <= 18_278 else f"column {column:,}"
+    return (
+        f"The file has data in {where} of row {row:,}; imports read at most {limit:,} columns. "
+        "Delete the columns to the right of the data."
+    )
 
 
 class TableError(Exception):
@@ -451,6 +559,7 @@ def _container(path: Path) -> tuple[str, str]:
         except zipfile.BadZipFile:
             raise NotASpreadsheet(f"The file is a damaged ZIP archive, not {SUPPORTED}.") from None
         if "xl/workbook.xml" in names:
+            _check_unpacked(path)
             return "xlsx", ""
         if "content.xml" in names:
             raise NotASpreadsheet("The file is an OpenDocument spreadsheet: save it as .xlsx or CSV.")
@@ -470,6 +579,38 @@ def _container(path: Path) -> tuple[str, str]:
     return "csv", encoding
 
 
+def _check_unpacked(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than ``IMPORT_MAX_UNPACKED_BYTES`` (a ZIP bomb:
+    openpyxl holds the shared strings in memory). The sizes are the archive's own; a part that
+    lies about its size stops at the size it declares."""
+    from django.conf import settings
+
+    limit = settings.IMPORT_MAX_UNPACKED_BYTES
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > limit:
+        mb = 1024 * 1024
+        raise LimitError(
+            f"The workbook unpacks to {unpacked / mb:,.0f} MB; imports read workbooks of at most "
+            f"{limit / mb:,.0f} MB unpacked. Save it as CSV, or split it."
+        )
+
+
+def read_size(path) -> int:
+    """How much a file reads to: its size, or for a workbook the unpacked size of its parts (what
+    decides whether it is checked in the request or by the worker)."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        workbook = fh.read(4) == b"PK\x03\x04"
+    if workbook:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return sum(info.file_size for info in archive.infolist())
+        except zipfile.BadZipFile:
+            pass
+    return path.stat().st_size
+
+
 def sniff(path, *, format: str | None = None) -> tuple[str, Table]:
     """Find the header row of a file and the format whose columns it has: (format, Table).
 
@@ -485,6 +626,8 @@ def sniff(path, *, format: str | None = None) -> tuple[str, Table]:
     if kind == "xlsx":
         try:
             rows = {None: [cells for _, cells in _take(_xlsx_rows(path), SNIFF_ROWS)]}
+        except ImportFileError:
+            raise
         except Exception as exc:  # openpyxl raises many kinds on a broken workbook
             raise NotASpreadsheet(f"The workbook cannot be read ({exc.__class__.__name__}).") from None
     else:
@@ -501,22 +644,22 @@ def sniff(path, *, format: str | None = None) -> tuple[str, Table]:
                 )
             except csv.Error:
                 rows[delimiter] = []
-    best = None  # (row index, -cells, delimiter, importer)
+    best = None  # (row index, -cells, delimiter, the importers that recognise the row)
     for delimiter, records in rows.items():
         for index, cells in enumerate(records):
             if best is not None and index > best[0]:
                 break
             header = [("" if c is None else str(c)) for c in cells]
-            for importer in candidates:
-                if importer.detect(header):
-                    candidate = (index, -len(header), delimiter, importer)
-                    if best is None or candidate[:2] < best[:2]:
-                        best = candidate
-                    break
+            fitting = [importer for importer in candidates if importer.detect(header)]
+            if fitting:
+                candidate = (index, -len(header), delimiter, fitting)
+                if best is None or candidate[:2] < best[:2]:
+                    best = candidate
     if best is None:
         raise _unknown(rows, format)
-    index, _, delimiter, importer = best
+    index, _, delimiter, fitting = best
     header = [("" if c is None else str(c)) for c in rows[delimiter][index]]
+    importer = choose_format(header, fitting)
     table = Table(
         path=path,
         kind=kind,
@@ -525,8 +668,92 @@ def sniff(path, *, format: str | None = None) -> tuple[str, Table]:
         encoding=encoding or "utf-8-sig",
         delimiter=delimiter or ",",
     )
-    importer.layout(header)  # raises LayoutError naming a missing column
     return importer.SOURCE, table
+
+
+def choose_format(header: list[str], fitting: list):
+    """Of the importers that recognise ``header`` (in detection order), the one that reads the most
+    of its columns: one whose columns read include every other one's. Equal readings go to the first
+    (a platform's export before the generic sheet). When each leaves out a column another would read,
+    no format is picked: ``AmbiguousFormat`` names what each would leave out, and the user chooses.
+    A header no importer can lay out raises the first one's ``LayoutError``."""
+    laid_out, first_error = [], None
+    for importer in fitting:
+        try:
+            layout = importer.layout(header)
+        except LayoutError as exc:
+            first_error = first_error or exc
+            continue
+        laid_out.append((importer, set(layout_columns(layout))))
+    if not laid_out:
+        raise first_error
+    for importer, read in laid_out:
+        if all(other <= read for _, other in laid_out):
+            return importer
+    names = column_names(header)
+    options = []
+    for importer, read in laid_out:
+        left = sorted(set().union(*(other - read for _, other in laid_out)))
+        options.append(f"as {importer.LABEL} it would leave out {_and([names[i] for i in left])}")
+    choices = " or ".join(importer.LABEL for importer, _ in laid_out)
+    raise AmbiguousFormat(
+        f"The columns fit more than one format and each would leave out columns the other reads: "
+        f"{'; '.join(options)}. Choose the format ({choices}) and upload the file again."
+    )
+
+
+def _and(items: list[str]) -> str:
+    items = [f"“{item}”" for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def column_names(header: list) -> list[str]:
+    """The header's cells as names to show (an unnamed column: "column C")."""
+    from openpyxl.utils import get_column_letter
+
+    names = []
+    for index, value in enumerate(header):
+        text = cell_text(value)
+        names.append(text if text else f"column {get_column_letter(index + 1)}")
+    return names
+
+
+def layout_columns(layout: "Layout") -> dict[int, str]:
+    """Column index → the field it is read into, for every column ``layout`` reads."""
+    read: dict[int, str] = {}
+    for index in layout.ref:
+        read.setdefault(index, "campaign")
+    read.setdefault(layout.date, "date")
+    if layout.end_date is not None:
+        read.setdefault(layout.end_date, "end date")
+    if layout.spend is not None:
+        read.setdefault(layout.spend, "spend")
+    if layout.currency is not None:
+        read.setdefault(layout.currency, "currency")
+    for measure, index in layout.measures.items():
+        read.setdefault(index, measure.replace("_", " "))
+    for index in layout.breakdown:
+        read.setdefault(index, "segment")
+    if layout.channel is not None:
+        read.setdefault(layout.channel, "channel")
+    for index, what in layout.also_reads.items():
+        read.setdefault(index, what)
+    return read
+
+
+def column_report(header: list, layout: "Layout") -> list[dict]:
+    """What an import does with each column of the header, in order: ``{"column": "Leads",
+    "field": "leads"}``, ``"field": None`` for a column it ignores. Unnamed empty columns are left
+    out (a sheet's trailing blanks)."""
+    read = layout_columns(layout)
+    names = column_names(header)
+    return [
+        {"column": names[index], "field": read.get(index)}
+        for index in range(len(header))
+        if index in read or cell_text(header[index])
+    ]
 
 
 def detect_format(path) -> str:
@@ -587,6 +814,8 @@ class Layout:
     ref_in_breakdown: bool = True  # platform rows of two refs mapped to one campaign add up
     # A format's own rule for a row: may adjust it; returns an error message or None.
     check: Callable[[list, ParsedRow], str | None] | None = None
+    # Columns a format's own rule reads (index → what for), besides the fields above.
+    also_reads: dict[int, str] = field(default_factory=dict)
     # The same rule for a block of rows (``columns.parse_blocks``): ``check_columns(column, parsed,
     # read)`` gets the block's cells of a column by index, the parsed "spend" and "measures"
     # columns to adjust in place, and ``read(cells, fn, dtype)`` (``fn`` once per distinct cell);
@@ -631,7 +860,11 @@ def cell(cells: list, index: int | None):
     return cells[index]
 
 
-def _amount(value, what: str, errors: list[str], *, scale: Decimal | None = None) -> Decimal | None:
+def _amount(value, what: str, errors: list[str], *, scale: Decimal | None = None, bound: Decimal | int | None = None):
+    """A cell's number (times ``scale``), or None for an empty cell; a message in ``errors`` for a
+    cell that is not a number, is negative or is past ``bound`` (money: ``MONEY_MAX``)."""
+    from mops.money import MONEY_MAX, MONEY_MAX_TEXT
+
     try:
         number = parse_number(value)
     except ValueError:
@@ -644,10 +877,20 @@ def _amount(value, what: str, errors: list[str], *, scale: Decimal | None = None
     if number < 0:
         errors.append(f"{what} {show(value)} is negative")
         return None
-    if number >= MAX_AMOUNT:
-        errors.append(f"{what} {show(value)} is too large")
+    if bound is None:
+        bound = MONEY_MAX
+    if number > bound:
+        limit = MONEY_MAX_TEXT if bound == MONEY_MAX else f"{bound:,}"
+        errors.append(f"{what} {show(value)} is too large: the most it may be is {limit}")
         return None
     return number
+
+
+def count_bound(measure: str) -> int | None:
+    """The largest value of a count measure; None for money (bounded by ``MONEY_MAX``)."""
+    if measure in MONEY_MEASURES:
+        return None
+    return MAX_COUNT.get(measure, MAX_SMALL_COUNT + 1) - 1
 
 
 class _Dates:
@@ -683,9 +926,7 @@ class RowParser:
 
     def __init__(self, table: Table, layout: Layout):
         self.layout = layout
-        self.measures = [
-            (m, i, m.replace("_", " "), MAX_COUNT.get(m, MAX_SMALL_COUNT)) for m, i in layout.measures.items()
-        ]
+        self.measures = [(m, i, m.replace("_", " "), count_bound(m)) for m, i in layout.measures.items()]
         self.dates = _Dates(layout.month_first)
         self.is_text = table.kind == "csv"
 
@@ -730,14 +971,9 @@ class RowParser:
             except ValueError:
                 errors.append(f"{show(cell(cells, layout.currency))!r} is not a currency code")
         values: dict[str, Decimal] = {}
-        for measure, index, label, ceiling in self.measures:
-            value = _amount(cells[index], label, errors) if index < width else None
-            if value is None:
-                values[measure] = ZERO
-                continue
-            if value >= ceiling and measure not in MONEY_MEASURES:
-                errors.append(f"{label} {show(cells[index])} is too large")
-            values[measure] = value
+        for measure, index, label, bound in self.measures:
+            value = _amount(cells[index], label, errors, bound=bound) if index < width else None
+            values[measure] = ZERO if value is None else value
         breakdown, channel = layout.breakdown, layout.channel
         parsed = ParsedRow(
             number,

@@ -81,7 +81,7 @@ class BlockParser:
                 _NumberReader(
                     measure.replace("_", " "),
                     None,
-                    None if measure in base.MONEY_MEASURES else base.MAX_COUNT.get(measure, base.MAX_SMALL_COUNT),
+                    base.count_bound(measure),
                     empty="0",  # an empty cell counts nothing
                 ),
             )
@@ -296,13 +296,17 @@ def _surely_data(value) -> bool:
 
 class _NumberReader:
     """A cell → its number as decimal text, ``empty`` for an empty cell, or ``_BAD`` for what
-    ``base._amount`` (and the measure's ceiling) refuses."""
+    ``base._amount`` refuses (past ``bound``: a count's largest value; None is money's MONEY_MAX)."""
 
-    def __init__(self, what: str, scale: Decimal | None, ceiling, *, empty: str | None):
-        self.what, self.scale, self.ceiling, self.empty = what, scale, ceiling, empty
-        # Up to 15 integer digits stays under MAX_AMOUNT (1e15) and the big counts' ceiling; 9 under
-        # the small counts' (2**31 - 1). Longer numbers go the exact way.
-        self.digits = 9 if ceiling is not None and ceiling < 10**15 else 15
+    def __init__(self, what: str, scale: Decimal | None, bound, *, empty: str | None):
+        self.what, self.scale, self.bound, self.empty = what, scale, bound, empty
+        # Integer digits that stay within the bound whatever the decimals: 11 for money (MONEY_MAX
+        # is just under 10**12), 15 for the big counts (below 10**15), 9 for the small ones (2**31 - 1).
+        # Longer numbers go the exact way.
+        if bound is None:
+            self.digits = 11
+        else:
+            self.digits = 9 if bound < 10**15 - 1 else 15
         if scale is not None and scale > 1:
             self.digits = 0  # nothing is usual: every cell goes the exact way
 
@@ -320,13 +324,11 @@ class _NumberReader:
                 if (point if point >= 0 else len(text)) <= self.digits:
                     return text if self.scale is None else self.scaled(text)
         errors: list[str] = []
-        number = base._amount(value, self.what, errors, scale=self.scale)
+        number = base._amount(value, self.what, errors, scale=self.scale, bound=self.bound)
         if errors:
             return _BAD
         if number is None:
             return self.empty
-        if self.ceiling is not None and number >= self.ceiling:
-            return _BAD
         return str(number)
 
 

@@ -120,6 +120,7 @@ def layout(header: list[str]) -> base.Layout:
         end_date=base.find_column(names, "reporting ends"),
         check=check,
         check_columns=check_columns,
+        also_reads={indicator: "which results are leads"} if check is not None else {},
     )
 
 
