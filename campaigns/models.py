@@ -206,6 +206,7 @@ class ResultFact(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    CHECKING = "checking", "Checking"  # a large file: stored, the worker checks its rows
     UPLOADED = "uploaded", "Uploaded"  # parsed and checked; waiting for mapping or confirmation
     QUEUED = "queued", "Queued"  # the worker will run it
     RUNNING = "running", "Running"
@@ -238,6 +239,15 @@ class ImportBatch(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)  # [{"row": 12, "message": "…"}], capped
     unknown_campaigns = models.JSONField(default=list)  # names/ids in the file that match no campaign
+    # What the import does with each column of the file's header, in order:
+    # [{"column": "Leads", "field": "leads"}, {"column": "Notes", "field": null}] (null: ignored).
+    columns = models.JSONField(default=list, blank=True)
+    # Campaign-days whose spend in the file repeats, to the cent, spend stored under another source
+    # (capped; see imports.checking): starting the import then needs an explicit "import anyway".
+    # [{"row": 7, "campaign": "brand-us", "date": "2026-01-05", "amount": "10.00", "currency": "USD",
+    #   "source": "google_ads"}]
+    repeats = models.JSONField(default=list, blank=True)
+    repeat_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

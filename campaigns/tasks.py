@@ -18,6 +18,16 @@ def run_import(batch_id: int) -> dict:
     return {"batch": batch.pk, "status": batch.status}
 
 
+# A large upload's check (``campaigns.imports.import_check``): the file is read, nothing written.
+@shared_task(**transient_retry_options(), time_limit=1800, soft_time_limit=1700, ignore_result=True)
+def check_import(batch_id: int) -> dict:
+    """Check a large upload's rows in the worker, not in the web request; safe to run twice."""
+    from campaigns.imports import import_check
+
+    batch = import_check(batch_id=batch_id)
+    return {"batch": batch.pk, "status": batch.status}
+
+
 @shared_task(ignore_result=True)
 def requeue_imports() -> int:
     """The beat's sweep: send again imports whose task the broker lost (``imports_requeue``)."""

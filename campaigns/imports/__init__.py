@@ -61,12 +61,14 @@ import functools
 import logging
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.importers import IMPORTERS, base
+from campaigns.imports import messages
 from campaigns.imports.checking import Check, check_file
 from campaigns.imports.files import local_file, spooled, stored_name
 from campaigns.imports.writing import Writer, progress_reporter
@@ -86,11 +88,15 @@ QUEUE_DOWN = (
 
 
 def import_upload(*, actor, file, filename: str, commit_mode: str = "all", format: str | None = None) -> ImportBatch:
-    """Store an uploaded file and check it: rows, row errors, campaigns it names that mops does not know.
+    """Store an uploaded file and check it: rows, row errors, campaigns it names that mops does not
+    know, what each column is read into, spend it would repeat from another source.
 
     Refuses (``ValidationError``, nothing stored) an empty file, a file over ``IMPORT_MAX_BYTES``,
     anything that is not a CSV/TSV/XLSX spreadsheet, a file whose columns match no format (or not
-    ``format`` when given) and a file with no data rows. Writes no facts.
+    ``format`` when given, or several formats none of which reads every column: the user chooses),
+    a file past ``IMPORT_MAX_ROWS``/``IMPORT_MAX_COLUMNS`` and a file with no data rows. Writes no
+    facts. A file that reads to more than ``IMPORT_CHECK_IN_REQUEST_BYTES`` is stored with its header
+    read and left ``checking``: the worker checks its rows (``import_check``), not the request.
     """
     if not can_import(actor):
         raise PermissionDenied("Only marketers can import spend and results.")
@@ -101,10 +107,12 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
     with spooled(file) as (path, _size, sha256):
         try:
             fmt, table = base.sniff(path, format=format)
+            layout = IMPORTERS[fmt].layout(table.header)
+            in_worker = base.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES
+            check = None if in_worker else check_file(table=table, format=fmt, actor=actor, skip=set(), final=False)
         except base.ImportFileError as exc:
             raise ValidationError({"file": [str(exc)]}) from None
-        check = check_file(table=table, format=fmt, actor=actor, skip=set(), final=False)
-        if check.rows_total == 0:
+        if check is not None and check.rows_total == 0:
             raise ValidationError({"file": ["The file has a header but no data rows."]})
         batch = ImportBatch(
             filename=filename[:255],
@@ -112,10 +120,14 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
             format=fmt,
             commit_mode=commit_mode,
             uploaded_by=actor,
-            status=ImportStatus.UPLOADED,
+            status=ImportStatus.CHECKING if in_worker else ImportStatus.UPLOADED,
+            columns=base.column_report(table.header, layout),
         )
-        for name, value in check.fields({}).items():
-            setattr(batch, name, value)
+        if check is not None:
+            for name, value in check.fields({}).items():
+                setattr(batch, name, value)
+        else:
+            batch.queued_at = timezone.now()
         with open(path, "rb") as fh:
             batch.file.save(stored_name(path), File(fh), save=False)
         try:
@@ -123,6 +135,52 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
         except Exception:
             batch.file.delete(save=False)
             raise
+    if in_worker:
+        transaction.on_commit(functools.partial(_queue_check, batch.pk))
+    return batch
+
+
+def _queue_check(batch_id: int) -> None:
+    """Send the check to the worker; a broker that is down leaves the batch checking, and the beat's
+    sweep (``imports_requeue``) sends it again."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from campaigns.tasks import check_import
+    from mops.celery import app
+
+    if app.conf.task_always_eager:
+        check_import.delay(batch_id)
+        return
+    try:
+        check_import.delay(batch_id)
+    except (BrokerError, ConnectionError, TimeoutError, OSError):
+        logger.warning("Could not queue the check of import %s; the sweep sends it again.", batch_id, exc_info=True)
+
+
+def import_check(*, batch_id: int) -> ImportBatch:
+    """The worker's check of a large upload (``import_upload`` left it ``checking``): its rows, row
+    errors, unknown campaigns and repeated spend, as the request does for a small file. A file past
+    a limit, or with no data rows, ends ``failed`` with the reason. Any other batch is left as it is."""
+    batch = ImportBatch.objects.select_related("uploaded_by").get(pk=batch_id)
+    if batch.status != ImportStatus.CHECKING:
+        return batch
+    try:
+        with local_file(batch) as path:
+            table = _table(batch, path)
+            check = check_file(table=table, format=batch.format, actor=batch.uploaded_by, skip=set(), final=False)
+    except (ValidationError, base.ImportFileError) as exc:
+        message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return _checked(batch, status=ImportStatus.FAILED, errors=[{"row": None, "message": message}])
+    if check.rows_total == 0:
+        message = "The file has a header but no data rows."
+        return _checked(batch, status=ImportStatus.FAILED, errors=[{"row": None, "message": message}])
+    return _checked(batch, status=ImportStatus.UPLOADED, **check.fields({}))
+
+
+def _checked(batch: ImportBatch, *, status: str, **fields) -> ImportBatch:
+    done = {"finished_at": timezone.now()} if status == ImportStatus.FAILED else {}
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.CHECKING).update(status=status, **done, **fields)
+    batch.refresh_from_db()
     return batch
 
 
@@ -164,12 +222,14 @@ def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]
     return batch
 
 
-def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
+def import_start(*, actor, batch: ImportBatch, allow_repeated_spend: bool = False) -> ImportBatch:
     """Queue a checked, failed or stalled import (``import_stalled``); the worker runs ``import_run``
     after commit. If the broker does not take the task, the batch is left as it was and the
     ``ValidationError`` says so.
 
-    Refused while campaigns remain unmapped and, in all-or-nothing mode, while rows have errors.
+    Refused while campaigns remain unmapped, in all-or-nothing mode while rows have errors, and
+    while the file repeats spend stored under another source (``ImportBatch.repeats``) unless
+    ``allow_repeated_spend`` says the user has seen it and it is other money.
     """
     _require_uploader(actor, batch)
     sent = {}
@@ -180,6 +240,8 @@ def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
             raise ValidationError(
                 f"This import is running ({batch.rows_done} of {batch.rows_total} rows): it cannot be started again."
             )
+        if previous == ImportStatus.CHECKING:
+            raise ValidationError("This import is still being checked: start it once the check is done.")
         if previous not in (ImportStatus.UPLOADED, ImportStatus.FAILED, ImportStatus.RUNNING):
             raise ValidationError(f"This import is {batch.get_status_display().lower()}: it cannot be started.")
         if batch.unknown_campaigns:
@@ -187,9 +249,9 @@ def import_start(*, actor, batch: ImportBatch) -> ImportBatch:
             more = f" and {len(batch.unknown_campaigns) - 5} more" if len(batch.unknown_campaigns) > 5 else ""
             raise ValidationError(f"Say which campaign {names}{more} is (or skip it) before starting the import.")
         if batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING and _has_row_errors(batch):
-            raise ValidationError(
-                f"{_row_error_count(batch)} rows have errors: correct the file, or import only the good rows."
-            )
+            raise ValidationError(messages.row_errors_block_start(batch))
+        if batch.repeat_count and not allow_repeated_spend and previous == ImportStatus.UPLOADED:
+            raise ValidationError(messages.repeats_block_start(batch), code="repeated_spend")
         # A stalled run may have committed chunks: ``finished_at`` tells the next run it is a restart.
         stalled = {"finished_at": timezone.now()} if previous == ImportStatus.RUNNING else {}
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED, queued_at=timezone.now(), **stalled)
@@ -229,8 +291,17 @@ def imports_requeue(*, older_than: datetime.timedelta) -> int:
     of a batch that is done or running does nothing, and facts are upserted — so the beat calls this
     every few minutes (``campaigns-import-requeue``); a broker that is still down leaves them for the
     next sweep."""
-    from campaigns.tasks import run_import
+    from campaigns.tasks import check_import, run_import
 
+    checking = list(
+        ImportBatch.objects.filter(status=ImportStatus.CHECKING, queued_at__lt=timezone.now() - older_than).values_list(
+            "pk", flat=True
+        )
+    )
+    for batch_id in checking:
+        check_import.apply_async([batch_id], ignore_result=True)
+        ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.CHECKING).update(queued_at=timezone.now())
+        logger.info("Import %s was still being checked: its check was sent again.", batch_id)
     due = list(
         ImportBatch.objects.filter(status=ImportStatus.QUEUED, queued_at__lt=timezone.now() - older_than).values_list(
             "pk", flat=True
@@ -240,7 +311,7 @@ def imports_requeue(*, older_than: datetime.timedelta) -> int:
         run_import.apply_async([batch_id], ignore_result=True)
         ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(queued_at=timezone.now())
         logger.info("Import %s was still queued: sent again.", batch_id)
-    return len(due)
+    return len(due) + len(checking)
 
 
 def import_stalled(batch: ImportBatch) -> bool:
@@ -323,6 +394,10 @@ def _run(batch_id: int) -> ImportBatch:
                 return _check_and_write(batch, table, skipped, writer)
             finally:
                 writer.close()
+    except base.ImportFileError as exc:  # the file itself (a limit): no retry will change that
+        _mark_stopped(batch, exc, message=str(exc))
+        batch.refresh_from_db()
+        return batch
     except Exception as exc:
         _mark_stopped(batch, exc)
         raise
@@ -401,8 +476,9 @@ def _finish_failed(batch: ImportBatch, check: Check, skipped: dict) -> ImportBat
     return batch
 
 
-def _mark_stopped(batch: ImportBatch, exc: Exception) -> None:
-    """The run broke (database gone, time limit …): say so on the batch, outside any transaction."""
+def _mark_stopped(batch: ImportBatch, exc: Exception, *, message: str | None = None) -> None:
+    """The run broke (database gone, time limit, a limit of the file …): say so on the batch,
+    outside any transaction."""
     if connection.in_atomic_block and connection.needs_rollback:
         return  # the caller's transaction is broken; its rollback undoes our status anyway
     written = (
@@ -410,7 +486,8 @@ def _mark_stopped(batch: ImportBatch, exc: Exception) -> None:
         if batch.commit_mode == ImportBatch.CommitMode.ALL_OR_NOTHING
         else "the rows before it may have been written; starting it again finishes the job without double counting"
     )
-    message = f"The import stopped ({exc.__class__.__name__}: {str(exc)[:200]}); {written}."
+    if message is None:
+        message = f"The import stopped ({exc.__class__.__name__}: {str(exc)[:200]}); {written}."
     errors = [e for e in ImportBatch.objects.get(pk=batch.pk).errors if e.get("row") is not None or "ref" in e]
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportStatus.FAILED, finished_at=timezone.now(), errors=[{"row": None, "message": message}, *errors]
@@ -431,10 +508,6 @@ def _skipped(batch: ImportBatch) -> dict[str, int]:
 
 def _has_row_errors(batch: ImportBatch) -> bool:
     return any(e.get("row") is not None for e in batch.errors)
-
-
-def _row_error_count(batch: ImportBatch) -> int:
-    return batch.rows_rejected - sum(e.get("rows", 0) for e in batch.errors if e.get("row") is None and "ref" in e)
 
 
 def _table(batch: ImportBatch, path) -> base.Table:

@@ -53,6 +53,9 @@ class Check:
     skipped: dict = field(default_factory=lambda: defaultdict(int))  # reference → rows
     days: int = 0  # campaign-days with good rows
     money: "Rates" = None
+    columns: list = field(default_factory=list)  # base.column_report of the file's header
+    repeats: list = field(default_factory=list)  # the first MAX_REPEATS spend repeats (see Repeats)
+    repeat_count: int = 0
 
     def reject(self, row: int, message: str) -> None:
         self.error_count += 1
@@ -77,6 +80,9 @@ class Check:
             "rows_rejected": self.error_count + sum(self.skipped.values()),
             "errors": notes + self.errors,
             "unknown_campaigns": sorted(self.unknown),
+            "columns": self.columns,
+            "repeats": self.repeats,
+            "repeat_count": self.repeat_count,
         }
 
 
@@ -102,10 +108,13 @@ def check_file(*, table: base.Table, format: str, actor, skip: set[str], final: 
     rejected (the user maps them next)."""
     layout = IMPORTERS[format].layout(table.header)
     checker = Checker(layout=layout, format=format, actor=actor, skip=skip, final=final)
+    checker.check.columns = base.column_report(table.header, layout)
     for block in columns.parse_blocks(table, layout):
         good = checker.block(block)
         if on_rows is not None and len(good):
             on_rows(good)
+    if checker.repeats is not None:
+        checker.check.repeats, checker.check.repeat_count = checker.repeats.found(checker.campaigns)
     return checker.check
 
 
@@ -128,6 +137,8 @@ class Checker:
         self.first_of_segment = KeyTable()  # segment hash → first good row
         self.currency_numbers: dict[str, int] = {}
         self.ref_numbers: dict[str, int] = {}
+        # Spend repeated from another source is a question for the user before the start, not the run's.
+        self.repeats = Repeats(format) if layout.spend is not None and not final else None
 
     def block(self, block: columns.Block) -> GoodRows:
         check = self.check
@@ -219,6 +230,8 @@ class Checker:
         good = np.flatnonzero(~bad)
         check.days = len(self.first_of_day)  # each good row's day has its first good row there
         src = ok[good]
+        if self.repeats is not None:
+            self.repeats.add(keys[good], rows[good], spend[good], currency[good])
         return GoodRows(
             row=rows[good],
             campaign=campaign[good],
@@ -326,6 +339,91 @@ class KeyTable:
             (newer_keys, newer_values), (keys, values) = self.runs.pop(), self.runs.pop()
             at = np.searchsorted(keys, newer_keys)  # both sorted: a merge, no sort
             self.runs.append((np.insert(keys, at, newer_keys), np.insert(values, at, newer_values)))
+
+
+MAX_REPEATS = 200  # spend repeats kept on the batch (repeat_count keeps the true count)
+
+
+class Repeats:
+    """Campaign-days of the file whose spend equals, to the cent and in the same currency, the spend
+    stored for that campaign and day under another source: importing them would count that money
+    twice (a Google Ads report imported again as a spreadsheet). The import warns and waits for an
+    explicit "import anyway".
+
+    Per block, one query for the stored spend of the block's campaigns over its dates under other
+    sources; the file's spend is summed (as the write sums it) only for the campaign-days that have
+    some, so memory grows with the overlap, not the file."""
+
+    def __init__(self, format: str):
+        self.format = format
+        self.stored: dict[int, list[tuple[Decimal, str, str]]] = {}  # day key → (amount, currency, source)
+        self.sums: dict[int, list] = {}  # day key → [file's spend, first row, currency]
+
+    def add(self, keys: np.ndarray, rows: np.ndarray, spend: np.ndarray, currency: np.ndarray) -> None:
+        from django.db.models import Sum
+
+        from campaigns.models import SpendEntry
+
+        stated = np.flatnonzero(~pd.isna(spend))
+        if not len(stated):
+            return
+        keys, rows, spend, currency = keys[stated], rows[stated], spend[stated], currency[stated]
+        new = np.unique(keys[[k not in self.stored for k in keys.tolist()]])
+        if len(new):
+            campaigns = np.unique(new >> DAY_BITS).tolist()
+            days = new & ((1 << DAY_BITS) - 1)
+            first, last = datetime.date.fromordinal(int(days.min())), datetime.date.fromordinal(int(days.max()))
+            wanted = set(new.tolist())
+            found = defaultdict(list)
+            stored = (
+                SpendEntry.objects.filter(
+                    campaign_id__in=campaigns,
+                    date__range=(first, last),
+                )
+                .exclude(source=self.format)
+                .values("campaign_id", "date", "source", "currency")
+                .annotate(total=Sum("amount"))
+                .values_list("campaign_id", "date", "source", "currency", "total")
+            )
+            for campaign, day, source, code, total in stored:
+                key = campaign << DAY_BITS | day.toordinal()
+                if key in wanted:
+                    found[key].append((total, code, source))
+            for key in wanted:
+                self.stored[key] = found.get(key, [])
+        for key, row, amount, code in zip(keys.tolist(), rows.tolist(), spend.tolist(), currency.tolist(), strict=True):
+            if not self.stored[key]:
+                continue
+            seen = self.sums.get(key)
+            if seen is None:
+                self.sums[key] = [Decimal(amount), row, code]
+            else:
+                seen[0] += Decimal(amount)
+
+    def found(self, campaigns: "Campaigns") -> tuple[list[dict], int]:
+        """(the first MAX_REPEATS repeats in row order, how many there are)."""
+        from mops.money import money
+
+        codes = {c.pk: c.code for c in campaigns.found.values() if c is not None}
+        repeats = []
+        for key, (total, row, code) in self.sums.items():
+            amount = money(total)
+            for stored, currency, source in self.stored[key]:
+                if currency == code and stored == amount:
+                    day = datetime.date.fromordinal(key & ((1 << DAY_BITS) - 1))
+                    repeats.append(
+                        {
+                            "row": row,
+                            "campaign": codes.get(key >> DAY_BITS, str(key >> DAY_BITS)),
+                            "date": day.isoformat(),
+                            "amount": str(amount),
+                            "currency": code,
+                            "source": source,
+                        }
+                    )
+                    break
+        repeats.sort(key=lambda r: r["row"])
+        return repeats[:MAX_REPEATS], len(repeats)
 
 
 class Campaigns:

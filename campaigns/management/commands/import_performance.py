@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.importers import IMPORTERS
-from campaigns.imports import import_map, import_run, import_start, import_upload
+from campaigns.imports import import_check, import_map, import_run, import_start, import_upload
 from campaigns.models import Campaign, ImportBatch, ImportStatus
 from mops.celery import app as celery_app
 
@@ -30,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=sorted(IMPORTERS), help="skip detection and read the file as this")
         parser.add_argument("--commit-mode", choices=ImportBatch.CommitMode.values, default="all")
         parser.add_argument(
+            "--allow-repeated-spend",
+            action="store_true",
+            help="import even the spend that repeats, to the cent, spend stored under another source",
+        )
+        parser.add_argument(
             "--map",
             action="append",
             default=[],
@@ -37,7 +42,7 @@ class Command(BaseCommand):
             help="the campaign (code) behind a name or id in the file; an empty code skips its rows",
         )
 
-    def handle(self, *args, file: Path, user: str, format, commit_mode, map, **options):
+    def handle(self, *args, file: Path, user: str, format, commit_mode, map, allow_repeated_spend, **options):
         try:
             actor = get_user_model().objects.get(username=user)
         except get_user_model().DoesNotExist:
@@ -48,6 +53,9 @@ class Command(BaseCommand):
         try:
             with file.open("rb") as fh:
                 batch = import_upload(actor=actor, file=fh, filename=file.name, commit_mode=commit_mode, format=format)
+            if batch.status == ImportStatus.CHECKING:  # a large file: the command is the worker
+                batch = import_check(batch_id=batch.pk)
+            self._columns(batch)
             self.stdout.write(f"{file.name}: {batch.get_format_display()}, {batch.rows_total} rows")
             wanted = {ref: mapping[ref] for ref in batch.unknown_campaigns if ref in mapping}
             if wanted:
@@ -60,7 +68,7 @@ class Command(BaseCommand):
             previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
             celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
             try:
-                batch = import_start(actor=actor, batch=batch)
+                batch = import_start(actor=actor, batch=batch, allow_repeated_spend=allow_repeated_spend)
             finally:
                 celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
             if batch.status == ImportStatus.QUEUED:
@@ -91,6 +99,13 @@ class Command(BaseCommand):
             else:
                 mapping[ref.strip()] = None
         return mapping
+
+    def _columns(self, batch: ImportBatch) -> None:
+        read = [f"{c['column']} → {c['field']}" for c in batch.columns if c["field"]]
+        ignored = [c["column"] for c in batch.columns if not c["field"]]
+        self.stdout.write(f"  columns read: {', '.join(read)}")
+        if ignored:
+            self.stdout.write(f"  columns ignored: {', '.join(ignored)}")
 
     def _report(self, batch: ImportBatch) -> None:
         self.stdout.write(
