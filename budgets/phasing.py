@@ -116,26 +116,24 @@ def phased_totals(budgets) -> dict[int, Decimal]:
 
 
 def budget_tree(budget: Budget) -> list[TreeRow]:
-    """Every line with its year's budget, allocated, committed, actual and available — one query per
-    measure for the whole tree. Available = Σ months (budget − max(allocated, committed + actual))."""
+    """Every line with its year's budget (its whole ledger, sub-lines included), allocated,
+    committed, actual and available — a constant number of queries for the whole tree. Available is
+    ``selectors.ledger_cells``' summed over the months: what the line can still promise, a parent
+    counting only the money it has not passed down."""
     lines = ordered_lines(budget)
     ids = [line.pk for line, _ in lines]
-    periods = list(budget.fiscal_year.periods.all())
-    cells = {
-        "budget": selectors.budget_cells(ids),
-        "allocated": selectors.allocated_cells(ids),
-        "committed": selectors.open_commitment_cells(ids),
-        "actual": selectors.actual_cells(ids, periods) if ids else {},
-    }
+    ledger = selectors.budget_cells(ids)
+    cells = selectors.ledger_cells(budget=budget)
     rows = []
     for line, depth in lines:
         row = TreeRow(line=line, depth=depth)
-        for period in periods:
-            cell = (line.pk, period.pk)
-            values = {name: measure.get(cell, ZERO) for name, measure in cells.items()}
-            for name, value in values.items():
-                setattr(row, name, getattr(row, name) + value)
-            row.available += values["budget"] - max(values["allocated"], values["committed"] + values["actual"])
+        for (line_id, period_id), cell in cells.items():
+            if line_id == line.pk:
+                row.budget += ledger.get((line_id, period_id), ZERO)
+                row.allocated += cell.allocated
+                row.committed += cell.committed
+                row.actual += cell.actual
+                row.available += cell.available
         rows.append(row)
     return rows
 

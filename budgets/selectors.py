@@ -3,8 +3,8 @@ committed and spent against it, and what is available. Every sum is one GROUP BY
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
@@ -14,6 +14,7 @@ from django.utils import timezone
 from budgets.models import Allocation, BudgetEntry, BudgetLine, Commitment, CommitmentStatus
 from campaigns.models import SpendEntry
 from mops.models import Currency, FxRate
+from mops.money import CENT
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
@@ -79,56 +80,175 @@ def open_commitment_cells(line_ids, *, period_ids=None, by_campaign: bool = Fals
     return dict(cells)
 
 
-def actual_cells(line_ids, periods, *, by_campaign: bool = False) -> dict:
-    """Spend attributed to lines: a campaign's spend in a month counts against the lines it has
-    allocations from, in proportion to what each line allocated to it over the year. Spend of a
-    campaign with no allocation counts against no line (it shows as unallocated)."""
+def _split(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split ``amount`` over ``weights`` (all positive) in whole cents that add up to ``amount``
+    exactly: each part rounded towards zero, the cents left over to the largest remainders (the
+    first on ties). A negative amount (a refund) splits like its absolute value, negated."""
+    sign = -1 if amount < 0 else 1
+    amount = abs(amount)
+    weight_sum = sum(weights, ZERO)
+    exact = [amount * w / weight_sum for w in weights]
+    parts = [e.quantize(CENT, rounding=ROUND_DOWN) for e in exact]
+    leftover = int((amount - sum(parts, ZERO)) / CENT)
+    for i in sorted(range(len(parts)), key=lambda i: (-(exact[i] - parts[i]), i))[:leftover]:
+        parts[i] += CENT
+    return [sign * part for part in parts]
+
+
+def _year_shares(budget) -> dict[int, list[tuple[int, Decimal]]]:
+    """{campaign id: [(line id, allocated over the whole fiscal year)…]} over every line of
+    ``budget``: how a campaign's spend is spread over the lines that fund it (one query)."""
+    shares: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    rows = (
+        Allocation.objects.filter(line__budget=budget, campaign__isnull=False)
+        .values_list("campaign_id", "line_id")
+        .annotate(t=Sum("amount_base"))
+        .order_by("campaign_id", "line_id")
+    )
+    for campaign, line, amount in rows:
+        if amount > 0:
+            shares[campaign].append((line, amount))
+    return shares
+
+
+def _month_spend(campaigns, periods) -> dict[tuple[int, int], Decimal]:
+    """{(campaign id, period id): spend in base currency} for ``periods`` (months), one query."""
     period_by_month = {(p.start_date.year, p.start_date.month): p.pk for p in periods}
     if not period_by_month:
         return {}
-    first, last = min(p.start_date for p in periods), max(p.end_date for p in periods)
-    shares: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for line, campaign, amount in (
-        Allocation.objects.filter(line_id__in=line_ids, campaign__isnull=False, period_id__in=period_by_month.values())
-        .values_list("line_id", "campaign_id")
-        .annotate(t=Sum("amount_base"))
-    ):
-        shares[campaign].append((line, amount))
-    if not shares:
-        return {}
-    for campaign, amount in (
-        Allocation.objects.filter(campaign_id__in=list(shares), period_id__in=period_by_month.values())
-        .values_list("campaign_id")
-        .annotate(t=Sum("amount_base"))
-    ):
-        totals[campaign] = amount
     spend = (
-        SpendEntry.objects.filter(campaign_id__in=list(shares), date__gte=first, date__lte=last)
+        SpendEntry.objects.filter(
+            campaign_id__in=campaigns,
+            date__gte=min(p.start_date for p in periods),
+            date__lte=max(p.end_date for p in periods),
+        )
         .annotate(month=TruncMonth("date"))
         .values_list("campaign_id", "month")
         .annotate(t=Sum("amount_base"))
     )
-    cells: dict = defaultdict(lambda: ZERO)
+    cells = {}
     for campaign, month, amount in spend:
         period = period_by_month.get((month.year, month.month))
-        if period is None or not totals[campaign]:
-            continue
-        for line, allocated in shares[campaign]:
-            key = (line, period, campaign) if by_campaign else (line, period)
-            cells[key] += amount * allocated / totals[campaign]
-    return {cell: value.quantize(Decimal("0.01")) for cell, value in cells.items()}
+        if period is not None and amount:
+            cells[(campaign, period)] = amount
+    return cells
+
+
+def actual_cells(budget, periods, *, line_ids=None, by_campaign: bool = False) -> dict:
+    """Spend attributed to the lines of ``budget``: a campaign's spend in a month counts against the
+    lines it has allocations from, in proportion to what each line allocated to it over the WHOLE
+    fiscal year (so a campaign funded in March and spending in April counts in April), split to the
+    cent so the parts add up to the spend exactly. Spend of a campaign with no allocation from the
+    budget counts against no line: see ``outside_spend_cells``."""
+    shares = _year_shares(budget)
+    wanted = None if line_ids is None else set(line_ids)
+    if wanted is not None:
+        shares = {c: s for c, s in shares.items() if any(line in wanted for line, _ in s)}
+    if not shares:
+        return {}
+    cells: dict = defaultdict(lambda: ZERO)
+    for (campaign, period), amount in _month_spend(list(shares), periods).items():
+        lines = shares[campaign]
+        for (line, _), part in zip(lines, _split(amount, [a for _, a in lines]), strict=True):
+            if wanted is None or line in wanted:
+                key = (line, period, campaign) if by_campaign else (line, period)
+                cells[key] += part
+    return dict(cells)
+
+
+def outside_spend_cells(budget, periods, *, user=None) -> dict[tuple[int, int], Decimal]:
+    """{(campaign id, period id): spend} of the campaigns no line of ``budget`` funds (no campaign
+    allocation from any of its lines): the spend budget vs actual shows as "Spend outside any budget
+    line", so its actual total is all the spend of the year. ``user``: only campaigns they see."""
+    from campaigns.models import Campaign
+    from campaigns.permissions import campaigns_visible_to
+
+    funded = Allocation.objects.filter(line__budget=budget, campaign__isnull=False).values("campaign_id")
+    campaigns = (campaigns_visible_to(user) if user is not None else Campaign.objects.all()).exclude(pk__in=funded)
+    return _month_spend(campaigns.values("pk"), periods)
+
+
+def _line_tree(budget) -> dict[int, int | None]:
+    return dict(BudgetLine.objects.filter(budget=budget).values_list("pk", "parent_id"))
+
+
+def ledger_cells(*, budget, line_ids=None, period_ids=None, at=None) -> dict[tuple[int, int], "Measures"]:
+    """THE rule for a line's money, used by every check and report (approvals, transfers,
+    carry-forward, budget vs actual, the finance dashboard, the scenarios' current plan).
+
+    For each (line id, period id) of ``budget`` (every line and month unless narrowed):
+    - budget: the line's OWN budget — its ledger (entries effective by ``at``, default now) minus
+      its children's: a parent keeps only what it has not passed down to its sub-lines;
+    - allocated: approved allocations from the line in the month (campaigns and programs);
+    - committed: open commitments less what their invoices (spend quoting the PO) cover;
+    - actual: the month's spend of the campaigns the line funds, spread by their allocations over
+      the whole fiscal year (``actual_cells``);
+    - available: budget − max(allocated, committed + actual), so no dollar counts twice.
+    A constant number of queries whatever the number of lines."""
+    parent_of = _line_tree(budget)
+    targets = list(parent_of) if line_ids is None else [pk for pk in line_ids if pk in parent_of]
+    periods = list(budget.fiscal_year.periods.order_by("start_date"))
+    if period_ids is not None:
+        chosen = set(period_ids)
+        periods = [p for p in periods if p.pk in chosen]
+    return _ledger(budget, parent_of, targets, periods, at=at)[0]
+
+
+def _ledger(budget, parent_of, targets, periods, *, at=None, by_campaign=False):
+    """ledger_cells' engine: (cells, campaign detail) where the detail (``by_campaign``) holds the
+    allocated, committed and actual per (line, period, campaign id or None) budget vs actual needs."""
+    target_set = set(targets)
+    period_ids = [p.pk for p in periods]
+    if not targets or not periods:
+        return {}, {"allocated": {}, "committed": {}, "actual": {}}
+    # The whole budget: subqueries the database joins, rather than lists of thousands of ids.
+    everything = len(target_set) == len(parent_of)
+    all_lines = BudgetLine.objects.filter(budget=budget).values("pk")
+    children = {pk for pk, parent in parent_of.items() if parent in target_set}
+    ledger = budget_cells(all_lines if everything else list(target_set | children), at=at, period_ids=period_ids)
+    own: dict = defaultdict(lambda: ZERO)
+    for (line, period), amount in ledger.items():
+        if line in target_set:
+            own[(line, period)] += amount
+        parent = parent_of.get(line)
+        if parent in target_set:
+            own[(parent, period)] -= amount
+    scope = all_lines if everything else targets
+    detail = {
+        "allocated": allocated_cells(scope, period_ids=period_ids, by_campaign=by_campaign),
+        "committed": open_commitment_cells(scope, period_ids=period_ids, by_campaign=by_campaign),
+        "actual": actual_cells(budget, periods, line_ids=None if everything else targets, by_campaign=by_campaign),
+    }
+    summed = {}
+    for name, values in detail.items():
+        if by_campaign:
+            per_line: dict = defaultdict(lambda: ZERO)
+            for (line, period, _), amount in values.items():
+                per_line[(line, period)] += amount
+            summed[name] = per_line
+        else:
+            summed[name] = values
+    cells = {}
+    for line in targets:
+        for period in period_ids:
+            key = (line, period)
+            cell = Measures(
+                budget=own.get(key, ZERO),
+                allocated=summed["allocated"].get(key, ZERO),
+                committed=summed["committed"].get(key, ZERO),
+                actual=summed["actual"].get(key, ZERO),
+            )
+            cell.available = cell.budget - max(cell.allocated, cell.committed + cell.actual)
+            cells[key] = cell
+    return cells, detail
 
 
 def available(*, line, period, at=None) -> Decimal:
-    """What a line can still promise in a month: budget − (allocated not yet committed or spent +
-    committed not yet invoiced + actual) = budget − max(allocated, committed + actual)."""
-    cell = (line.pk, period.pk)
-    budget = budget_cells([line.pk], at=at).get(cell, ZERO)
-    allocated = allocated_cells([line.pk]).get(cell, ZERO)
-    committed = open_commitment_cells([line.pk]).get(cell, ZERO)
-    actual = actual_cells([line.pk], [period]).get(cell, ZERO)
-    return budget - max(allocated, committed + actual)
+    """What a line can still promise in a month: its own budget − (allocated not yet committed or
+    spent + committed not yet invoiced + actual) — ``ledger_cells``' available, the figure budget vs
+    actual shows for the same line and month."""
+    cells = ledger_cells(budget=line.budget, line_ids=[line.pk], period_ids=[period.pk], at=at)
+    return cells[(line.pk, period.pk)].available
 
 
 def children_cells(parent_id) -> dict[int, Decimal]:
@@ -145,6 +265,9 @@ def children_cells(parent_id) -> dict[int, Decimal]:
 GROUPINGS = ("line", "team", "channel", "program", "campaign", "month")
 MEASURES = ("budget", "allocated", "committed", "actual", "available")
 NONE_LABEL = "—"
+# The row of spend on campaigns no line of the budget funds (its key in rows, pages and links).
+OUTSIDE = "outside"
+OUTSIDE_LABEL = "Spend outside any budget line"
 
 
 @dataclass
@@ -217,6 +340,11 @@ def budget_vs_actual(*, budget, group_by: str, start=None, end=None, user=None, 
     - Grouped by campaign, a campaign's budget is what was allocated to it and its available is what
       is left of that (allocated − committed − actual); the "—" row holds the budget not allocated to
       a campaign and the commitments without one. Totals stay the budget-wide figures.
+    - Every line-month is ``ledger_cells``' (the figures approvals check), so a line's available here
+      is what a transfer or allocation from it may take.
+    - Spend of campaigns no line of the budget funds is the row "Spend outside any budget line" (key
+      ``OUTSIDE``) in every grouping — actual only, no budget and nothing available — so the actual
+      total is the year's spend, the facts' sum.
     - Forecast (pacing) per row: the actual of months already over on ``as_of`` (today) plus the
       budget of the months still to come.
     """
@@ -230,7 +358,6 @@ def budget_vs_actual(*, budget, group_by: str, start=None, end=None, user=None, 
     first = _month_start(start) if start else year_periods[0].start_date
     last = _month_start(end) if end else year_periods[-1].start_date
     periods = [p for p in year_periods if first <= p.start_date <= last]
-    period_ids = [p.pk for p in periods]
     over = {p.pk for p in periods if p.end_date < as_of}
 
     all_lines = list(
@@ -246,33 +373,11 @@ def budget_vs_actual(*, budget, group_by: str, start=None, end=None, user=None, 
         visible_qs = lines_visible_to(user).filter(budget=budget)
     visible = set(visible_qs.values_list("pk", flat=True))
     lines = {line["id"]: line for line in all_lines if line["id"] in visible}
-    ids = list(lines)
 
     by_campaign = group_by == "campaign"
-    # Subqueries rather than lists of thousands of ids: the database joins them.
-    full_budget = budget_cells(BudgetLine.objects.filter(budget=budget).values("pk"), period_ids=period_ids)
-    ids = visible_qs.values("pk")
-    allocated = allocated_cells(ids, period_ids=period_ids, by_campaign=by_campaign)
-    committed = open_commitment_cells(ids, period_ids=period_ids, by_campaign=by_campaign)
-    actual = actual_cells(ids, year_periods, by_campaign=by_campaign)
-
     parent_of = {line["id"]: line["parent_id"] for line in all_lines}
-    own_budget = dict(full_budget)
-    for (line_id, period_id), amount in full_budget.items():
-        parent = parent_of.get(line_id)
-        if parent is not None:
-            own_budget[(parent, period_id)] = own_budget.get((parent, period_id), ZERO) - amount
-
-    def per_line(cells) -> dict:
-        """(line, month, campaign) cells summed to (line, month)."""
-        if not by_campaign:
-            return cells
-        summed: dict = defaultdict(lambda: ZERO)
-        for (line_id, period_id, _), amount in cells.items():
-            summed[(line_id, period_id)] += amount
-        return summed
-
-    line_allocated, line_committed, line_actual = per_line(allocated), per_line(committed), per_line(actual)
+    # One rule for every line-month (``ledger_cells``): the approvals check the same figures.
+    cells, detail = _ledger(budget, parent_of, list(lines), periods, by_campaign=by_campaign)
 
     def visible_ancestors(line_id) -> list:
         found, parent = [], parent_of.get(line_id)
@@ -306,31 +411,33 @@ def budget_vs_actual(*, budget, group_by: str, start=None, end=None, user=None, 
         targets = [] if group_by in ("month", "campaign") else groups_of(line)
         label = NONE_LABEL if not targets or targets[0] is None else line.get(f"{group_by}__name") or line["name"]
         for period in periods:
-            cell_key = (line_id, period.pk)
-            cell = Measures(
-                budget=own_budget.get(cell_key, ZERO),
-                allocated=line_allocated.get(cell_key, ZERO),
-                committed=line_committed.get(cell_key, ZERO),
-                actual=line_actual.get(cell_key, ZERO),
-            )
-            cell.available = cell.budget - max(cell.allocated, cell.committed + cell.actual)
+            cell = replace(cells[(line_id, period.pk)])
             cell.forecast = cell.actual if period.pk in over else cell.budget
             totals.month(period.pk).add(cell)
             for key in [period.pk] if group_by == "month" else targets:
                 row(key, label).month(period.pk).add(cell)
 
     if by_campaign:
-        _campaign_rows(rows, row, lines, periods, over, own_budget, allocated, committed, actual)
+        _campaign_rows(row, lines, periods, over, cells, detail)
         names = dict(Campaign.objects.filter(pk__in=[k for k in rows if k is not None]).values_list("pk", "name"))
         for key, campaign_row in rows.items():
             campaign_row.label = NONE_LABEL if key is None else names.get(key, str(key))
+
+    # Spend no line funds: its own row in every grouping, so the actual total is all the spend.
+    outside = row(OUTSIDE, OUTSIDE_LABEL)
+    for (_, period_id), amount in outside_spend_cells(budget, periods, user=user).items():
+        cell = Measures(actual=amount, forecast=amount if period_id in over else ZERO)
+        outside.month(period_id).add(cell)
+        totals.month(period_id).add(cell)
 
     for r in [*rows.values(), totals]:
         for period in periods:
             r.total.add(r.month(period.pk))
     ordered = list(rows.values())
     if group_by in ("team", "channel", "program", "campaign"):
-        ordered.sort(key=lambda r: (r.key is None, r.label.lower()))
+        ordered.sort(key=lambda r: (r.key == OUTSIDE, r.key is None, r.label.lower()))
+    else:
+        ordered.sort(key=lambda r: r.key == OUTSIDE)  # stable: the tree or the months stay in order
     return BvaReport(budget=budget, group_by=group_by, periods=periods, rows=ordered, totals=totals, as_of=as_of)
 
 
@@ -352,22 +459,24 @@ def _tree_order(all_lines, visible) -> list:
     return ordered
 
 
-def _campaign_rows(rows, row, lines, periods, over, own_budget, allocated, committed, actual) -> None:
-    """Campaign grouping: per campaign, its allocation is its budget (see budget_vs_actual)."""
+def _campaign_rows(row, lines, periods, over, cells, detail) -> None:
+    """Campaign grouping: per campaign, its allocation is its budget (see budget_vs_actual); the "—"
+    row holds the lines' own budget not allocated to a campaign (program allocations stay in it
+    once, as allocated), so the rows' budgets add up to the total."""
     for period in periods:
         per_campaign: dict = defaultdict(Measures)
-        for source, name in ((allocated, "allocated"), (committed, "committed"), (actual, "actual")):
+        for name, source in detail.items():
             for (line_id, period_id, campaign_id), amount in source.items():
                 if period_id == period.pk and line_id in lines:
                     cell = per_campaign[campaign_id]
                     setattr(cell, name, getattr(cell, name) + amount)
-        unallocated = sum((own_budget.get((line_id, period.pk), ZERO) for line_id in lines), ZERO)
+        unallocated = sum((cells[(line_id, period.pk)].budget for line_id in lines), ZERO)
         for campaign_id, cell in per_campaign.items():
             if campaign_id is not None:
                 cell.budget = cell.allocated
                 unallocated -= cell.allocated
         rest = per_campaign[None]
-        rest.budget = unallocated + rest.allocated
+        rest.budget = unallocated
         for campaign_id, cell in per_campaign.items():
             if campaign_id is None:
                 cell.available = cell.budget - max(cell.allocated, cell.committed + cell.actual)

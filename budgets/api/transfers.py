@@ -170,7 +170,13 @@ class BvaMonthSerializer(BvaMeasuresSerializer):
 
 class BvaRowSerializer(serializers.Serializer):
     key = serializers.IntegerField(
-        allow_null=True, help_text="The id of the line, team, channel, program, campaign or month; null for “—”."
+        allow_null=True,
+        help_text="The id of the line, team, channel, program, campaign or month; null for “—” and for the "
+        "spend outside any budget line.",
+    )
+    outside = serializers.BooleanField(
+        help_text="True for the row “Spend outside any budget line”: the spend of campaigns no line of the "
+        "budget funds (actual only), so the actual total is the year's spend."
     )
     label = serializers.CharField()
     depth = serializers.IntegerField(help_text="Tree depth when grouped by line.")
@@ -198,7 +204,8 @@ def _measures(measures: selectors.Measures) -> dict:
 
 def _row(row: selectors.BvaRow, periods) -> dict:
     return {
-        "key": row.key,
+        "key": None if row.key == selectors.OUTSIDE else row.key,
+        "outside": row.key == selectors.OUTSIDE,
         "label": row.label,
         "depth": row.depth,
         "total": _measures(row.total),

@@ -207,10 +207,24 @@ def _expected(budget, group_by, *, visible_ids=None, start=1, end=12):
     spend["first"] = spend["date"].map(lambda d: d.replace(day=1))
     monthly = spend.groupby(["campaign", "first"])["amount"].sum().rename("spent").reset_index()
     monthly = monthly.merge(periods[["period", "start"]], left_on="first", right_on="start")
-    attributed = monthly.merge(shares, on="campaign")
-    attributed["actual"] = attributed["spent"] * attributed["from_line"] / attributed["of_campaign"]
+    attributed = monthly.merge(shares, on="campaign").sort_values(["campaign", "period", "line"])
+    # Each month's spend of a campaign is split over its lines to the cent, the parts adding up to
+    # the spend: rounded down, the cents left over to the largest remainders.
+    parts = []
+    for _, group in attributed.groupby(["campaign", "period"]):
+        spent = group["spent"].iloc[0]
+        exact = [spent * a / t for a, t in zip(group["from_line"], group["of_campaign"], strict=True)]
+        floors = [int(e * 100) / D(100) for e in exact]
+        left = int((spent - sum(floors)) * 100)
+        order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+        for i in order[:left]:
+            floors[i] += D("0.01")
+        parts += floors
+    attributed["actual"] = parts
     actual = attributed.groupby(["line", "period"])["actual"].sum().reset_index()
-    actual["actual"] = actual["actual"].map(lambda v: v.quantize(D("0.01")))
+    # Spend of the campaigns no line funds: the row "Spend outside any budget line".
+    unfunded = monthly[~monthly["campaign"].isin(funded["campaign"])]
+    unfunded = unfunded[unfunded["period"].isin(in_range["period"])]
 
     cells = own
     for frame in (allocated, committed, actual):
@@ -248,6 +262,13 @@ def _expected(budget, group_by, *, visible_ids=None, start=1, end=12):
     for group, values in grouped.iterrows():
         key = None if (group is None or (isinstance(group, float) and pd.isna(group))) else int(group)
         result[key] = {m: D(values[m]).quantize(D("0.01")) for m in measures}
+    if len(unfunded):
+        outside = {m: ZERO for m in measures}
+        outside["actual"] = sum(unfunded["spent"], ZERO)
+        outside["forecast"] = sum(
+            (x for p, x in zip(unfunded["period"], unfunded["spent"], strict=True) if p in over), ZERO
+        )
+        result[selectors.OUTSIDE] = outside
     return result
 
 
@@ -316,7 +337,7 @@ def test_campaign_grouping_uses_allocations_and_actuals_by_campaign(org, budget,
 
 def test_a_marketer_sees_only_their_teams_and_teamless_lines(org, budget, marketer, team):
     report = selectors.budget_vs_actual(budget=budget, group_by="team", user=marketer, as_of=AS_OF)
-    assert {r.key for r in report.rows} == {team.pk, None}
+    assert {r.key for r in report.rows} == {team.pk, None, selectors.OUTSIDE}
     visible = set(BudgetLine.objects.filter(budget=budget).exclude(name="EMEA").values_list("pk", flat=True))
     expected = _expected(budget, "team", visible_ids=visible)
     assert _measured(report) == {k: v for k, v in expected.items() if any(v.values())}
@@ -400,7 +421,7 @@ def test_csv_and_xlsx_equal_the_page(client, cmo, org, budget, group_by):
     assert [str(c) for c in cells[0]] == page.context["header"]
     as_text = [
         [
-            c if isinstance(c, str) else str(D(str(c)).quantize(D(v) if "." in v else D(1)))
+            c if isinstance(c, str) else "—" if c is None else str(D(str(c)).quantize(D(v) if "." in v else D(1)))
             for c, v in zip(r, s, strict=True)
         ]
         for r, s in zip(cells[1:], shown, strict=True)

@@ -252,7 +252,7 @@ def test_bva_api_numbers_equal_the_selector(api_as, finance, budget, team_line, 
 
 def test_bva_api_for_a_marketer_counts_only_their_lines(api_as, marketer, budget, team_line, emea_line):
     body = api_as(marketer).get(BVA, {"group_by": "team"}).json()
-    assert [row["key"] for row in body["rows"]] == [team_line.team_id]
+    assert [(row["key"], row["outside"]) for row in body["rows"]] == [(team_line.team_id, False), (None, True)]
     assert body["totals"]["total"]["budget"] == "1200000.00"
 
 

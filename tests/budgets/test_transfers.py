@@ -89,10 +89,10 @@ def test_an_approved_transfer_writes_two_entries_and_the_budget_at_any_date_is_r
 def test_approval_is_refused_and_rolled_back_when_the_source_lacks_the_money(
     transfer_template, marketer, finance, team_line, search_line, events_line, month
 ):
-    # NA has 100,000 in March; its sub-line holds 60,000 of it but that is budget, not spend:
-    # available counts allocations, commitments and actuals. Ask for more than the month holds.
-    _move(marketer, team_line, events_line, month, "100000.01")
-    with pytest.raises(ValidationError, match=re.escape("has 100000.00 available, the transfer needs 100000.01")):
+    # NA has 100,000 in March and has passed 60,000 of it down to its sub-line: it keeps 40,000 of
+    # its own (ledger_cells' rule). Ask for a cent more than that.
+    _move(marketer, team_line, events_line, month, "40000.01")
+    with pytest.raises(ValidationError, match=re.escape("has 40000.00 available, the transfer needs 40000.01")):
         _approve(finance)
     transfer = Transfer.objects.get()
     assert transfer.status == RequestStatus.PENDING
@@ -239,20 +239,18 @@ def test_approval_is_refused_when_the_target_would_overfill_its_hard_parent(
     assert not BudgetEntry.objects.filter(transfer=transfer).exists()
 
 
-def test_approval_is_refused_when_the_source_would_drop_below_its_sub_lines(
+def test_a_parent_cannot_move_money_it_passed_down_to_its_sub_lines(
     transfer_template, marketer, finance, team_line, search_line, events_line, month
 ):
     _move(marketer, team_line, events_line, month, "50000")
-    with pytest.raises(
-        ValidationError, match=re.escape("Mar 2026: the sub-lines of North America already add up to 60000.00")
-    ):
+    with pytest.raises(ValidationError, match=re.escape("Mar 2026: North America has 40000.00 available")):
         _approve(finance)
     assert Transfer.objects.get().status == RequestStatus.PENDING
-    # A soft source may drop below its sub-lines.
+    # A soft parent too: its sub-lines' money is theirs.
     team_line.is_soft = True
     team_line.save(update_fields=["is_soft"])
-    _approve(finance)
-    assert Transfer.objects.get().status == RequestStatus.APPROVED
+    with pytest.raises(ValidationError, match=re.escape("Mar 2026: North America has 40000.00 available")):
+        _approve(finance)
 
 
 def test_moving_money_from_a_parent_to_its_own_sub_line_is_checked_after_the_move(
@@ -263,20 +261,24 @@ def test_moving_money_from_a_parent_to_its_own_sub_line_is_checked_after_the_mov
     _approve(finance)
     assert Transfer.objects.get().status == RequestStatus.APPROVED
     _move(marketer, team_line, search_line, month, "0.01")
-    with pytest.raises(ValidationError, match=re.escape("Mar 2026: the lines under North America")):
+    with pytest.raises(ValidationError, match=re.escape("Mar 2026: North America has 0.00 available")):
         _approve(finance)
 
 
 def test_carry_forward_respects_the_tree(finance, team_line, search_line, month):
-    # The parent's whole April would leave its 60,000 of sub-lines uncovered.
-    with pytest.raises(ValidationError, match=re.escape("Apr 2026: the sub-lines of North America")):
-        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+    # By default the parent carries only its own 40,000 (the 60,000 of its sub-line is not its to move).
+    with pytest.raises(ValidationError, match=re.escape("Apr 2026: North America has 40000.00 available")):
+        services.carry_forward(
+            actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("40000.01")
+        )
     # The sub-line's June would outgrow its hard parent.
     with pytest.raises(ValidationError, match=re.escape("Jun 2026: the lines under North America would add up to")):
         services.carry_forward(
             actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000.01")
         )
     assert not Transfer.objects.exists()
-    services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("40000"))
+    assert services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6)).amount == D(
+        "40000.00"
+    )
     services.carry_forward(actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000"))
     assert Transfer.objects.count() == 2
