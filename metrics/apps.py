@@ -9,8 +9,10 @@ class MetricsConfig(AppConfig):
 
     def ready(self):
         from campaigns.selectors import use_fact_totals_source
-        from metrics import receivers
+        from metrics import marks, receivers
         from metrics.fact_totals import campaign_fact_totals
+        from mops import health
 
         receivers.connect()
+        health.register("rollups", marks.health_check)  # degraded while changes are set aside
         use_fact_totals_source(campaign_fact_totals)  # the campaign list's totals from the rollup cells

@@ -7,10 +7,13 @@ thousand changes is a few task runs. If the broker is down the marks wait in the
 every-minute sweep (beat) catches up once it is back.
 """
 
+import datetime
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Min, Q
 
 from metrics.models import CellSource, DirtyMark
 from mops.celery import app as celery_app
@@ -40,6 +43,65 @@ def mark_budget_lines(line_ids) -> None:
         return
     DirtyMark.objects.bulk_create([DirtyMark(source=CellSource.BUDGET_LINE, source_id=i) for i in sorted(ids)])
     transaction.on_commit(schedule_refresh)
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A campaign or budget line whose refresh failed: its changes wait, retried with backoff
+    (``metrics.services.refresh_pending``) while every other change keeps flowing."""
+
+    source: str  # CellSource
+    source_id: int
+    marks: int
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime.datetime
+    since: datetime.datetime  # the oldest of its waiting changes
+
+    @property
+    def label(self) -> str:
+        return f"{'Campaign' if self.source == CellSource.CAMPAIGN else 'Budget line'} {self.source_id}"
+
+
+def set_aside(limit: int | None = 50) -> list[SetAside]:
+    """The set-aside campaigns and lines, the longest waiting first (one GROUP BY over the few
+    set-aside marks, on their partial index)."""
+    rows = (
+        DirtyMark.objects.filter(attempts__gt=0)
+        .values("source", "source_id")
+        # A unit's marks are set aside together, so they share their error and attempts.
+        .annotate(
+            marks=Count("id"),
+            attempts=Max("attempts"),
+            last_error=Max("last_error"),
+            next_attempt_at=Min("next_attempt_at"),
+            since=Min("created_at"),
+        )
+        .order_by("since", "source", "source_id")[:limit]
+    )
+    return [SetAside(**row) for row in rows]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def health_check() -> str:
+    """``/healthz``'s "rollups": "ok", or "degraded: …" naming the changes set aside (one query)."""
+    counts = DirtyMark.objects.filter(attempts__gt=0).aggregate(
+        marks=Count("id"),
+        campaigns=Count("source_id", distinct=True, filter=Q(source=CellSource.CAMPAIGN)),
+        lines=Count("source_id", distinct=True, filter=Q(source=CellSource.BUDGET_LINE)),
+    )
+    if not counts["marks"]:
+        return "ok"
+    where = " and ".join(
+        _count(n, noun) for n, noun in ((counts["campaigns"], "campaign"), (counts["lines"], "budget line")) if n
+    )
+    return (
+        f"degraded: {_count(counts['marks'], 'change')} to {where} set aside after failing to refresh, "
+        "retried with backoff (see the ops dashboard)"
+    )
 
 
 def schedule_refresh() -> None:

@@ -159,20 +159,37 @@ class Rollup(Measures):
 class DirtyMark(models.Model):
     """Facts of a campaign (between two dates; no dates: all of them) or a budget line changed and
     the rollups have not caught up yet. Written in the database so that nothing is lost while the
-    broker or the workers are down; the refresh task deletes the marks it has folded in."""
+    broker or the workers are down; the refresh task deletes the marks it has folded in.
+
+    A mark whose refresh failed (its campaign's or line's SQL raised) is *set aside*: ``attempts``
+    counts the failures, ``last_error`` says the last one, and the refresh leaves it alone until
+    ``next_attempt_at`` (a backoff that doubles) unless a new change to the same campaign or line
+    arrives, so one bad source never blocks the others (``metrics.services.refresh_pending``)."""
 
     source = models.CharField(max_length=1, choices=CellSource.choices)
     source_id = models.IntegerField()
     start = models.DateField(null=True)
     end = models.DateField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)  # failed refreshes of this mark
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # None: due now (never failed)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(start__isnull=True, end__isnull=True) | Q(start__lte=models.F("end")),
                 name="dirtymark_range_ordered",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts=0, next_attempt_at__isnull=True)
+                | Q(attempts__gt=0, next_attempt_at__isnull=False),
+                name="dirtymark_set_aside_has_retry",
+            ),
+        ]
+        indexes = [
+            # The set-aside marks (few): the refresh skips those not yet due, health and ops list them.
+            models.Index(fields=["next_attempt_at"], condition=Q(attempts__gt=0), name="dirtymark_set_aside_idx"),
         ]
 
     def __str__(self):
@@ -198,6 +215,7 @@ class RefreshRun(models.Model):
     rollups_written = models.PositiveIntegerField(default=0)
     agreed = models.BooleanField(null=True)  # full rebuilds only
     differences = models.PositiveIntegerField(default=0)
+    set_aside = models.PositiveIntegerField(default=0)  # marks whose refresh failed in this run (retried later)
 
     class Meta:
         ordering = ["-finished_at"]

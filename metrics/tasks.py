@@ -15,12 +15,19 @@ log = logging.getLogger(__name__)
 @shared_task(**transient_retry_options())
 def refresh_rollups() -> dict:
     """Fold pending dirty marks into the rollups. Safe to run twice or concurrently: marks are folded
-    in once each, and a run that dies leaves them for the next."""
+    in once each, and a run that dies leaves them for the next. A campaign or line whose refresh
+    fails is set aside (``set_aside`` marks) and retried with backoff by later runs (the sweep)."""
     marks.clear_scheduled()
     run = services.refresh_pending()
     if run is None:
         return {"marks": 0}
-    return {"marks": run.marks, "campaigns": run.campaigns, "budget_lines": run.budget_lines, "ms": run.duration_ms}
+    return {
+        "marks": run.marks,
+        "set_aside": run.set_aside,
+        "campaigns": run.campaigns,
+        "budget_lines": run.budget_lines,
+        "ms": run.duration_ms,
+    }
 
 
 @shared_task(**transient_retry_options())

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import FactSource, ImportBatch, ImportStatus, SpendEntry
-from metrics import calendar, figures
-from metrics.models import Grain
+from metrics import calendar, figures, marks
+from metrics.models import CellSource, Grain
 from metrics.panels import (
     NO_VALUE,
     Board,
@@ -64,7 +64,7 @@ class OpsBoard(Board):
     filename = "ops"
     sections = (
         ("Workflows", ("throughput", "sla", "overdue")),
-        ("Data freshness", ("imports", "rollups")),
+        ("Data freshness", ("imports", "rollups", "refresh-failures")),
         ("Data quality", ("spend-without-results", "results-without-spend", "duplicates", "jumps")),
     )
 
@@ -77,6 +77,7 @@ class OpsBoard(Board):
             "overdue": self.overdue_panel,
             "imports": self.imports_panel,
             "rollups": self.rollups_panel,
+            "refresh-failures": self.refresh_failures_panel,
             "spend-without-results": lambda: self.quality_panel("spend-without-results"),
             "results-without-spend": lambda: self.quality_panel("results-without-spend"),
             "duplicates": self.duplicates_panel,
@@ -268,6 +269,7 @@ class OpsBoard(Board):
             ["Pending dirty marks", s.pending_marks],
             ["Campaigns waiting", s.pending_campaigns],
             ["Budget lines waiting", s.pending_budget_lines],
+            ["Changes set aside (refresh failed)", sum(f.marks for f in self.set_aside)],
             ["Last nightly rebuild", local_time(s.last_full_rebuild)],
             ["Rebuild agreed with incremental", agreed],
         ]
@@ -278,6 +280,43 @@ class OpsBoard(Board):
             rows=data,
             display_rows=[[label, or_dash(value)] for label, value in data],
             help="Dashboards read the rollups; marks wait for the refresh task, the nightly rebuild checks it.",
+        )
+
+    @cached_property
+    def set_aside(self) -> list[marks.SetAside]:
+        return marks.set_aside(limit=None)  # few; downloads hold them all
+
+    def refresh_failures_panel(self) -> Panel:
+        rows = [
+            [f.label, f.marks, f.attempts, local_time(f.since), local_time(f.next_attempt_at), f.last_error]
+            for f in self.set_aside
+        ]
+        shown = []
+        for f, row in zip(self.set_aside[:MAX_LIST], rows, strict=False):
+            name = row[0]
+            if f.source == CellSource.CAMPAIGN:
+                name = link(reverse("campaigns:campaign-detail", args=[f.source_id]), name)
+            shown.append([name, count_text(row[1]), count_text(row[2]), row[3], row[4], row[5]])
+        return Panel(
+            id="refresh-failures",
+            title="Rollup refresh failures",
+            header=[
+                "Campaign or budget line",
+                "Changes waiting",
+                "Failed attempts",
+                "Waiting since",
+                "Next try",
+                "Error",
+            ],
+            rows=rows,
+            display_rows=shown,
+            help=(
+                "Campaigns and budget lines whose rollup refresh failed: their changes are set aside and tried "
+                "again after 1, 2, 4 … minutes (at most an hour apart), or at once when they change again; "
+                "every other change keeps reaching the dashboards. Fix the data named in the error."
+            ),
+            note=list_note(rows),
+            width=12,
         )
 
     # data quality
@@ -493,6 +532,12 @@ class OpsBoard(Board):
                 "Pending dirty marks",
                 count_text(s.pending_marks),
                 f"Last refresh {or_dash(local_time(s.last_refresh))}",
+            ),
+            Tile(
+                "Refresh failures",
+                count_text(len(self.set_aside)),
+                "Campaigns and budget lines whose changes are set aside",
+                "danger" if self.set_aside else "",
             ),
             Tile("Nightly check", agreed[0], f"Last rebuild {or_dash(local_time(s.last_full_rebuild))}", agreed[1]),
         ]
