@@ -19,10 +19,12 @@ from campaigns import hooks, services
 from campaigns.models import Campaign, FactSource, SpendEntry, Tactic
 from campaigns.permissions import can_edit_campaign
 from mops.money import money
-from mops.selectors import FxRateMissing, fx_rate_on, to_base_currency
+from mops.selectors import FxRateMissing, fx_rate_on
 from mops.services import audit, snapshot
 from planning.selectors import PeriodClosed, assert_open, closed_periods_between
 
+# The amounts a fact row may carry (spend: amount; results: pipeline and revenue).
+_AMOUNTS = ("amount", *services.RESULT_AMOUNTS)
 # The values of a keyed spend row an upsert may change (the key itself never changes).
 _SPEND_VALUES = ["amount", "currency", "amount_base", "tactic", "vendor", "reference", "note"]
 
@@ -51,7 +53,7 @@ def spend_upsert(
 
     Posting the same row twice leaves one row (the second post is "unchanged"); a changed amount
     updates it in place. Refused like ``spend_log``: not the actor's campaign, a closed month, no
-    exchange rate for the date.
+    exchange rate for the date, an amount past the money bound (as given or in base currency).
     """
     if not can_edit_campaign(actor, campaign):
         raise PermissionDenied("Only marketers of the campaign's team can change it, its spend or its results.")
@@ -60,10 +62,7 @@ def spend_upsert(
     if tactic is not None and tactic.campaign_id != campaign.pk:
         raise ValidationError({"tactic": ["That tactic belongs to another campaign."]})
     assert_open(date)
-    try:
-        amount_base = to_base_currency(amount, currency, date)
-    except FxRateMissing as exc:
-        raise ValidationError({"currency": [str(exc)]}) from None
+    amount_base = services.bounded_base(amount, currency, date, field="amount", rate_field="currency")
     keys = {"campaign": campaign, "date": date, "source": source, "external_key": external_key}
     values = {
         "amount": money(amount),  # as stored, so the audit and the "unchanged" test see the same value
@@ -133,8 +132,9 @@ def fact_batch_errors(*, actor, rows: Mapping[int, Mapping]) -> dict[int, dict[s
     ``rows`` maps each row's index to its values: ``campaign`` and ``date``, and for spend
     ``currency`` (and perhaps ``tactic``). Checked per row: the actor may edit the campaign, the
     date is in an open month, an exchange rate exists for the currency on the date, the tactic is
-    the campaign's. One query finds the closed months of the whole batch; permissions are looked up
-    once per team and exchange rates (usually) once per currency.
+    the campaign's, its amounts (when given) are within the money bound (in base currency too: the
+    spend services check that as they write). One query finds the closed months of the whole batch;
+    permissions are looked up once per team and exchange rates (usually) once per currency.
     """
     errors: dict[int, dict[str, list[str]]] = {}
     if not rows:
@@ -160,6 +160,10 @@ def fact_batch_errors(*, actor, rows: Mapping[int, Mapping]) -> dict[int, dict[s
         tactic = row.get("tactic")
         if tactic is not None and tactic.campaign_id != campaign.pk:
             problems["tactic"] = ["That tactic belongs to another campaign."]
+        try:
+            services.check_amounts(**{field: row[field] for field in _AMOUNTS if field in row})
+        except ValidationError as exc:
+            problems.update(exc.message_dict)
         if problems:
             errors[index] = problems
     return errors

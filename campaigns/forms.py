@@ -16,6 +16,7 @@ from campaigns import attachments, selectors, utm
 from campaigns.models import RESULT_MEASURES, AttachmentKind, Campaign, CampaignStatus, FactSource, ImportBatch
 from mops.forms import CrispyFormMixin
 from mops.models import Currency
+from mops.money import MoneyFormField
 from planning.permissions import (
     channels_visible_to,
     objectives_visible_to,
@@ -145,6 +146,8 @@ class CampaignForm(forms.ModelForm):
             "utm_content",
             "utm_term",
         ]
+        # Amounts past the money bound (NaN, Infinity, 1e308 too) get the one message naming the limit.
+        field_classes = {name: MoneyFormField for name in ("planned_cost", "expected_pipeline", "expected_revenue")}
         widgets = {
             "start_date": _date_widget(),
             "end_date": _date_widget(),
@@ -264,7 +267,7 @@ class TacticForm(CrispyFormMixin, forms.Form):
     submit_label = "Add tactic"
     name = forms.CharField(max_length=160)
     channel = forms.ModelChoiceField(queryset=None, required=False, empty_label="Campaign's channel")
-    planned_cost = forms.DecimalField(max_digits=18, decimal_places=2, min_value=ZERO, initial=ZERO)
+    planned_cost = MoneyFormField(min_value=ZERO, initial=ZERO, label="Planned cost")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -294,7 +297,7 @@ class SpendForm(CrispyFormMixin, forms.Form):
 
     submit_label = "Log spend"
     date = forms.DateField(widget=_date_widget())
-    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=ZERO)
+    amount = MoneyFormField(min_value=ZERO, label="Amount")
     currency = forms.ChoiceField(choices=[])
     tactic = forms.ModelChoiceField(queryset=None, required=False, empty_label="(none)")
     vendor = forms.CharField(max_length=160, required=False)
@@ -336,7 +339,7 @@ class ResultRowForm(forms.Form):
             if measure in _COUNT_MEASURES:
                 field = forms.IntegerField(min_value=0, required=False)
             else:
-                field = forms.DecimalField(max_digits=18, decimal_places=2, min_value=ZERO, required=False)
+                field = MoneyFormField(min_value=ZERO, required=False)
             field.label = MEASURE_LABELS.get(measure, measure.capitalize())
             field.widget.attrs.update({"class": "form-control form-control-sm", "inputmode": "decimal"})
             self.fields[measure] = field

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
@@ -25,6 +26,7 @@ from campaigns.models import (
 )
 from campaigns.permissions import can_create_campaign_for, can_edit_campaign
 from mops.errors import Conflict
+from mops.money import check_money_bound
 from mops.selectors import FxRateMissing, to_base_currency
 from mops.services import audit, snapshot
 from planning.selectors import assert_open
@@ -55,6 +57,8 @@ CAMPAIGN_FIELDS = [
     "utm_content",
     "utm_term",
 ]
+# The plan's amounts, each within the money bound (planned_cost also once converted).
+_CAMPAIGN_AMOUNTS = ["planned_cost", "expected_pipeline", "expected_revenue"]
 SPEND_FIELDS = [
     "campaign",
     "tactic",
@@ -81,6 +85,34 @@ def _base(amount: Decimal, currency: str, on: datetime.date, field: str) -> Deci
         raise ValidationError({field: [str(exc)]}) from None
 
 
+def check_amounts(**amounts) -> None:
+    """Every amount given (field=value; None skipped) within the money bound — NaN, Infinity and
+    1e308 included — or one ValidationError naming the limit on each field past it. Checked before
+    any arithmetic on the amounts (a conversion of 1e308 would fail with a 500)."""
+    errors: dict[str, list[str]] = {}
+    for field, value in amounts.items():
+        if value is None:
+            continue
+        try:
+            check_money_bound(value, what=field.replace("_", " ").capitalize(), field=field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def bounded_base(amount: Decimal, currency: str, on: datetime.date, *, field: str, rate_field: str) -> Decimal:
+    """``amount`` in base currency at ``on``'s rate, both the amount and its conversion within the money
+    bound: a foreign amount within it can exceed it in base currency. Errors on ``field``; a missing
+    exchange rate on ``rate_field``."""
+    check_amounts(**{field: amount})
+    base = _base(amount, currency, on, rate_field)
+    if currency != settings.BASE_CURRENCY:
+        what = f"{field.replace('_', ' ').capitalize()} in {settings.BASE_CURRENCY} at the rate of {on:%d %b %Y}"
+        check_money_bound(base, what=what, field=field)
+    return base
+
+
 # --- campaigns ------------------------------------------------------------------------------
 
 
@@ -98,8 +130,11 @@ def campaign_create(*, actor, team, **fields) -> Campaign:
         from django.conf import settings
 
         campaign.currency = settings.BASE_CURRENCY
+    check_amounts(**{field: getattr(campaign, field) for field in _CAMPAIGN_AMOUNTS})
     campaign.full_clean(exclude=["planned_cost_base"])
-    campaign.planned_cost_base = _base(campaign.planned_cost, campaign.currency, campaign.start_date, "planned_cost")
+    campaign.planned_cost_base = bounded_base(
+        campaign.planned_cost, campaign.currency, campaign.start_date, field="planned_cost", rate_field="planned_cost"
+    )
     with transaction.atomic():
         campaign.save()
         audit(
@@ -120,9 +155,14 @@ def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
         before = snapshot(campaign, [*CAMPAIGN_FIELDS, "status"])
         for field, value in changes.items():
             setattr(campaign, field, value)
+        check_amounts(**{field: getattr(campaign, field) for field in _CAMPAIGN_AMOUNTS})
         campaign.full_clean(exclude=["planned_cost_base"])
-        campaign.planned_cost_base = _base(
-            campaign.planned_cost, campaign.currency, campaign.start_date, "planned_cost"
+        campaign.planned_cost_base = bounded_base(
+            campaign.planned_cost,
+            campaign.currency,
+            campaign.start_date,
+            field="planned_cost",
+            rate_field="planned_cost",
         )
         campaign.save()
         audit(
@@ -205,6 +245,7 @@ def campaign_submit_for_launch(*, actor, campaign: Campaign):
 
 def tactic_create(*, actor, campaign: Campaign, name: str, channel=None, planned_cost=Decimal(0)) -> Tactic:
     _require_edit(actor, campaign)
+    check_amounts(planned_cost=planned_cost)
     tactic = Tactic(campaign=campaign, name=name.strip(), channel=channel, planned_cost=planned_cost)
     tactic.full_clean()
     with transaction.atomic():
@@ -231,7 +272,8 @@ def spend_log(
     note: str = "",
     source: str = FactSource.MANUAL,
 ) -> SpendEntry:
-    """Record money spent. Refused in a closed month or without an exchange rate for the date."""
+    """Record money spent. Refused in a closed month, without an exchange rate for the date, or for
+    an amount past the money bound as given or once converted to the base currency."""
     _require_edit(actor, campaign)
     if tactic is not None and tactic.campaign_id != campaign.pk:
         raise ValidationError({"tactic": ["That tactic belongs to another campaign."]})
@@ -242,7 +284,7 @@ def spend_log(
         date=date,
         amount=amount,
         currency=currency,
-        amount_base=_base(amount, currency, date, "currency"),
+        amount_base=bounded_base(amount, currency, date, field="amount", rate_field="currency"),
         vendor=vendor,
         reference=reference,
         note=note,
@@ -270,7 +312,9 @@ def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
         for field, value in changes.items():
             setattr(entry, field, value)
         assert_open(entry.date)  # the month it enters
-        entry.amount_base = _base(entry.amount, entry.currency, entry.date, "currency")
+        entry.amount_base = bounded_base(
+            entry.amount, entry.currency, entry.date, field="amount", rate_field="currency"
+        )
         entry.full_clean()
         entry.save()
         audit(actor=actor, action="spend.update", obj=entry, before=before, after=snapshot(entry, SPEND_FIELDS))
@@ -291,6 +335,10 @@ def spend_delete(*, actor, entry: SpendEntry) -> None:
 # --- results --------------------------------------------------------------------------------
 
 
+# The result measures that are money (base currency); the others are counts.
+RESULT_AMOUNTS = ("pipeline", "revenue")
+
+
 @dataclass(frozen=True)
 class Upserted:
     fact: ResultFact
@@ -308,6 +356,7 @@ def results_log(
     unknown = set(measures) - set(RESULT_MEASURES)
     if unknown:
         raise ValueError(f"Unknown result measures: {sorted(unknown)}")
+    check_amounts(**{m: v for m, v in measures.items() if m in RESULT_AMOUNTS})
     errors = {m: ["Cannot be negative."] for m, v in measures.items() if v is not None and v < 0}
     if errors:
         raise ValidationError(errors)

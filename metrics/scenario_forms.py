@@ -6,17 +6,15 @@ import datetime
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 
 from metrics import calendar
 from metrics.models import ModelLevel, ModelOutcome, ScenarioKind
 from metrics.permissions import sees_all_scenarios
 from mops.forms import CrispyFormMixin
+from mops.money import MoneyFormField
 from mops.permissions import teams_visible_to
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
 from planning.models import Region
-
-MONEY = {"max_digits": settings.MONEY_MAX_DIGITS, "decimal_places": 2}
 
 
 def month_choices(today: datetime.date, *, back: int = 12, ahead: int = 18) -> list[tuple[str, str]]:
@@ -66,8 +64,8 @@ class ScenarioForm(forms.Form):
     )
     start = forms.ChoiceField(label="First month")
     months = forms.IntegerField(min_value=1, max_value=12, initial=3)
-    total_budget = forms.DecimalField(
-        min_value=0, required=False, **MONEY, help_text="Optimised scenarios. Empty: the current plan's total."
+    total_budget = MoneyFormField(
+        min_value=0, required=False, help_text="Optimised scenarios. Empty: the current plan's total."
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -78,10 +76,10 @@ class ScenarioForm(forms.Form):
         self.fields["start"].choices = choices
         self.fields["start"].initial = calendar.add_months(today.replace(day=1), 1).isoformat()
         for i, _ in enumerate(members):
-            self.fields[f"min_{i}"] = forms.DecimalField(min_value=0, required=False, **MONEY, label="Minimum")
-            self.fields[f"max_{i}"] = forms.DecimalField(min_value=0, required=False, **MONEY, label="Maximum")
-            self.fields[f"lock_{i}"] = forms.DecimalField(min_value=0, required=False, **MONEY, label="Locked at")
-            self.fields[f"amount_{i}"] = forms.DecimalField(min_value=0, required=False, **MONEY, label="Amount")
+            self.fields[f"min_{i}"] = MoneyFormField(min_value=0, required=False, label="Minimum")
+            self.fields[f"max_{i}"] = MoneyFormField(min_value=0, required=False, label="Maximum")
+            self.fields[f"lock_{i}"] = MoneyFormField(min_value=0, required=False, label="Locked at")
+            self.fields[f"amount_{i}"] = MoneyFormField(min_value=0, required=False, label="Amount")
             self.fields[f"change_{i}"] = forms.DecimalField(
                 min_value=-100, max_value=10_000, required=False, max_digits=7, decimal_places=2, label="Change %"
             )
@@ -132,7 +130,7 @@ class BacksolveForm(CrispyFormMixin, forms.Form):
     target_kind = forms.ChoiceField(
         choices=[("revenue", "Revenue"), ("pipeline", "Pipeline")], initial="revenue", label="Target"
     )
-    target = forms.DecimalField(min_value=0, **MONEY, label="Target amount")
+    target = MoneyFormField(min_value=0, label="Target amount")
     target_start = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Target period from",
         help_text="Empty: this fiscal year.",

@@ -2,6 +2,7 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -39,6 +40,33 @@ def money(value) -> Decimal:
         # Floats only ever come from the outside (a spreadsheet cell); go through str so 0.1 stays 0.1.
         value = str(value)
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class MoneyFormField(forms.DecimalField):
+    """A money amount typed into a form: the project's precision, and any amount past the bound —
+    NaN, Infinity and 1e308 included — refused with the one message that names the limit (Django's
+    own field says "Enter a number." or adds a digit count). ModelForms take it through
+    ``Meta.field_classes``; the message names the field by its label."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", settings.MONEY_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", settings.MONEY_DECIMAL_PLACES)
+        kwargs.setdefault("max_value", MONEY_MAX)  # also the input's max attribute
+        kwargs.setdefault("min_value", -MONEY_MAX)
+        super().__init__(**kwargs)
+
+    def _refuse(self):
+        raise ValidationError(money_bound_message(str(self.label or "An amount")), code="money_bound")
+
+    def validate(self, value):
+        if value not in self.empty_values and not value.is_finite():
+            self._refuse()  # Django's field would say "Enter a number."
+        super().validate(value)
+
+    def run_validators(self, value):
+        if value not in self.empty_values and abs(value) > MONEY_MAX:
+            self._refuse()  # alone: not also "no more than 18 digits" or "less than or equal to"
+        super().run_validators(value)
 
 
 def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802 — reads like a field class at call sites

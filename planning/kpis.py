@@ -24,3 +24,7 @@ class Kpi(models.TextChoices):
     CAC = "cac", "CAC"
     ROAS = "roas", "ROAS"
     ROI = "roi", "ROI"
+
+
+# Targets on these are amounts of money (base currency), so within the money bound (mops.money).
+MONEY_KPIS = frozenset({Kpi.SPEND, Kpi.PIPELINE, Kpi.REVENUE, Kpi.CPC, Kpi.CPL, Kpi.COST_PER_MQL, Kpi.CAC})

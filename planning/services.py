@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mops.errors import Conflict
+from mops.money import check_money_bound
 from mops.services import audit, snapshot
 from planning.fiscal import fiscal_months, fiscal_year_bounds
-from planning.kpis import Kpi
+from planning.kpis import MONEY_KPIS, Kpi
 from planning.models import Channel, FiscalYear, KpiTarget, Objective, Period, Region, Segment
 from planning.permissions import can_close_periods, can_manage_objectives, can_manage_taxonomy
 
@@ -163,7 +164,8 @@ def objective_update(*, actor, objective: Objective, **changes) -> Objective:
 def targets_set(*, actor, objective: Objective, kpi: str, values: dict[Period, Decimal | None]) -> list[KpiTarget]:
     """Set an objective's target for ``kpi`` in each period given; ``None`` removes that month's target.
 
-    Periods must belong to the objective's fiscal year. One audit event records the whole change.
+    Periods must belong to the objective's fiscal year; a target on a money KPI (``MONEY_KPIS``) is
+    within the money bound. One audit event records the whole change.
     """
     _require_objective_manager(actor)
     if kpi not in Kpi.values:
@@ -172,7 +174,18 @@ def targets_set(*, actor, objective: Objective, kpi: str, values: dict[Period, D
     for period, value in values.items():
         if period.fiscal_year_id != objective.fiscal_year_id:
             errors.append(f"{period} is not in {objective.fiscal_year}.")
-        if value is not None and value < 0:
+        if value is None:
+            continue
+        if kpi in MONEY_KPIS:
+            try:
+                check_money_bound(value, what=f"{period}: the target")
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+                continue
+        elif not Decimal(value).is_finite():
+            errors.append(f"{period}: the target must be a number.")
+            continue
+        if value < 0:
             errors.append(f"{period}: a target cannot be negative.")
     if errors:
         raise ValidationError({"values": errors})

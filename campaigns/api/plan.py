@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from campaigns import permissions as policy
 from campaigns import program_services, services
-from campaigns.api.common import CurrencyField, active_users, money_field
+from campaigns.api.common import CurrencyField, active_users, money_field, money_sum_field
 from campaigns.fact_selectors import with_totals
 from campaigns.models import Campaign, CampaignStatus, Program
 from mops.api_base import Policy
@@ -62,12 +62,13 @@ class ProgramViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
 
 
 class CampaignTotalsSerializer(serializers.Serializer):
-    """Facts logged so far, all sources: spend in the base currency, results as summed."""
+    """Facts logged so far, all sources: spend in the base currency, results as summed (sums: as wide
+    as the sum of every allowed amount)."""
 
-    spend_base = money_field(read_only=True)
+    spend_base = money_sum_field()
     leads = serializers.IntegerField(read_only=True)
-    pipeline = money_field(read_only=True)
-    revenue = money_field(read_only=True)
+    pipeline = money_sum_field()
+    revenue = money_sum_field()
 
 
 class CampaignSerializer(serializers.ModelSerializer):
