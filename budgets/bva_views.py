@@ -98,6 +98,7 @@ def bva(request):
                     "label": row[0],
                     "key": "none" if key is None else key,
                     "is_total": is_total,
+                    "drillable": not is_total and (params["group_by"] != "month" or key == selectors.OUTSIDE),
                     "depth": 0 if is_total else report.rows[index].depth,
                     "months": months,
                     "rest": row[1 + month_count :],
@@ -138,19 +139,34 @@ def bva_cell(request):
     if budget is None:
         raise Http404("No budget.")
     group_by = params["group_by"]
-    key = _key(request.GET.get("key", ""))
+    raw_key = request.GET.get("key", "")
     period = None
     if request.GET.get("period", "").isdigit():
         period = budget.fiscal_year.periods.filter(pk=int(request.GET["period"])).first()
         if period is None:
             raise Http404("That month is not in this budget's year.")
+    back = request.GET.copy()
+    for name in ("key", "period"):
+        back.pop(name, None)
+    if raw_key == selectors.OUTSIDE:
+        # The campaigns no line funds, whatever the grouping: finance's way to the spend behind the row.
+        campaigns = selectors.outside_spend_campaigns(budget=budget, period=period, user=request.user)
+        return render(
+            request,
+            "budgets/bva_outside.html",
+            {
+                "budget": budget,
+                "period": period,
+                "campaigns": campaigns,
+                "total": sum((c.spent for c in campaigns), selectors.ZERO),
+                "back": back.urlencode(),
+            },
+        )
+    key = _key(raw_key)
     if group_by == "month":
         period = period or budget.fiscal_year.periods.filter(pk=key).first()
         key = None
     detail = selectors.bva_cell_detail(budget=budget, group_by=group_by, key=key, period=period, user=request.user)
-    back = request.GET.copy()
-    for name in ("key", "period"):
-        back.pop(name, None)
     return render(
         request,
         "budgets/bva_cell.html",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -166,6 +166,27 @@ def outside_spend_cells(budget, periods, *, user=None) -> dict[tuple[int, int], 
     funded = Allocation.objects.filter(line__budget=budget, campaign__isnull=False).values("campaign_id")
     campaigns = (campaigns_visible_to(user) if user is not None else Campaign.objects.all()).exclude(pk__in=funded)
     return _month_spend(campaigns.values("pk"), periods)
+
+
+def outside_spend_campaigns(*, budget, period=None, user=None) -> list:
+    """The campaigns behind "Spend outside any budget line" (of ``period``, or the whole year),
+    each with ``spent`` (base currency), most spent first — finance's way from the row to them."""
+    from campaigns.models import Campaign
+    from campaigns.permissions import campaigns_visible_to
+
+    periods = [period] if period is not None else list(budget.fiscal_year.periods.all())
+    funded = Allocation.objects.filter(line__budget=budget, campaign__isnull=False).values("campaign_id")
+    in_range = Q(
+        spend__date__gte=min(p.start_date for p in periods), spend__date__lte=max(p.end_date for p in periods)
+    )
+    campaigns = (campaigns_visible_to(user) if user is not None else Campaign.objects.all()).exclude(pk__in=funded)
+    return list(
+        campaigns.annotate(spent=Sum("spend__amount_base", filter=in_range))
+        .filter(spent__isnull=False)
+        .exclude(spent=0)
+        .select_related("team")
+        .order_by("-spent", "name")
+    )
 
 
 def _line_tree(budget) -> dict[int, int | None]:

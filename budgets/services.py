@@ -262,17 +262,22 @@ def allocation_approved(instance) -> None:
         ]
     )
     hooks.budget_changed_on_commit([request.line_id])
-    _set_request_status(request, RequestStatus.APPROVED)
+    _set_request_status(request, RequestStatus.APPROVED, actor=_actor_of(instance))
 
 
-def _set_request_status(request, status) -> None:
+def _actor_of(instance):
+    """The user whose workflow action fired a callback (``workflows.registry.fire``)."""
+    return getattr(instance, "actor", None)
+
+
+def _set_request_status(request, status, *, actor=None) -> None:
     updated = AllocationRequest.objects.filter(pk=request.pk, status=request.status).update(
         status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None
     )
     if not updated:
         raise Conflict("The request changed meanwhile.")
     audit(
-        actor=None,
+        actor=actor,
         action=f"allocation_request.{status}",
         obj=request,
         before={"status": request.status},
@@ -285,7 +290,7 @@ def request_status_callback(status):
     def callback(instance):
         request = AllocationRequest.objects.get(pk=instance.subject_id)
         if request.status != status:
-            _set_request_status(request, status)
+            _set_request_status(request, status, actor=_actor_of(instance))
 
     return callback
 
@@ -544,8 +549,10 @@ def transfer_approved(instance) -> None:
     assert_open(transfer.to_period.start_date, field="to_period")
     _check_transfer_funds(transfer)
     _check_transfer_tree(transfer)
-    _write_transfer_entries(transfer, actor=None)
-    _set_transfer_status(transfer, RequestStatus.APPROVED)
+    # The entries and the event name the approver whose decision moved the money.
+    actor = _actor_of(instance)
+    _write_transfer_entries(transfer, actor=actor)
+    _set_transfer_status(transfer, RequestStatus.APPROVED, actor=actor)
 
 
 def _set_transfer_status(transfer, status, *, actor=None) -> None:
@@ -568,7 +575,7 @@ def transfer_status_callback(status):
     def callback(instance):
         transfer = Transfer.objects.get(pk=instance.subject_id)
         if transfer.status != status:
-            _set_transfer_status(transfer, status)
+            _set_transfer_status(transfer, status, actor=_actor_of(instance))
 
     return callback
 

@@ -11,7 +11,9 @@ An app registers in its ``AppConfig.ready()``::
     ))
 
 Callbacks run inside the engine's transaction, so the subject's change and the workflow's
-transition commit together.
+transition commit together. A callback receives the instance; ``instance.actor`` is the user whose
+action fired it (the last approver, the requester who resubmitted or cancelled …), so the change the
+callback makes records who made it.
 """
 
 from collections.abc import Callable
@@ -98,8 +100,10 @@ def choices() -> list[tuple[str, str]]:
     return [(t.key, t.label) for t in all_types()]
 
 
-def fire(subject_type_key: str, event: str, instance) -> None:
-    """Call the subject type's callback for ``event`` ("approved", "rejected", …), if it has one."""
+def fire(subject_type_key: str, event: str, instance, *, actor=None) -> None:
+    """Call the subject type's callback for ``event`` ("approved", "rejected", …), if it has one,
+    with ``instance.actor`` set to ``actor`` (the user whose action fired the event)."""
     callback = getattr(get(subject_type_key), f"on_{event}")
     if callback is not None:
+        instance.actor = actor
         callback(instance)

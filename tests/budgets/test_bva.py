@@ -462,3 +462,78 @@ def test_the_filter_selects_show_what_the_grid_shows_by_default(client, cmo, org
     client.force_login(cmo)
     form = client.get(URL).context["form"]
     assert (form["group_by"].value(), form["measure"].value()) == ("line", "actual")
+
+
+# --- spend outside any budget line (issue 19, section 3) ---------------------------------------
+
+
+def _facts_spend(budget, first=1, last=12):
+    periods = budget.fiscal_year.periods.order_by("start_date")
+    chosen = [p for p in periods if first <= p.start_date.month <= last]
+    return sum(
+        SpendEntry.objects.filter(date__gte=chosen[0].start_date, date__lte=chosen[-1].end_date).values_list(
+            "amount_base", flat=True
+        ),
+        ZERO,
+    )
+
+
+@pytest.mark.parametrize("group_by", selectors.GROUPINGS)
+@pytest.mark.parametrize(("first", "last"), [(1, 12), (1, 1), (2, 3)])
+def test_the_actual_total_is_all_the_spend_of_the_facts(org, budget, month, group_by, first, last):
+    report = selectors.budget_vs_actual(
+        budget=budget, group_by=group_by, start=month(first), end=month(last), as_of=AS_OF
+    )
+    assert report.totals.total.actual == _facts_spend(budget, first, last)
+    outside = next(r for r in report.rows if r.key == selectors.OUTSIDE)
+    assert outside.label == "Spend outside any budget line"
+    assert outside.total.actual == (D("123.00") if first == 1 else ZERO)  # the unfunded campaign's January
+    assert outside.total.budget == outside.total.available == ZERO
+    if group_by != "line":  # grouped by line, a parent's row also holds its sub-lines'
+        assert sum((r.total.actual for r in report.rows), ZERO) == report.totals.total.actual
+
+
+def test_campaign_rows_add_up_to_the_total_after_a_program_allocation(org, budget, finance, marketer, team, month):
+    from campaigns.models import Program
+
+    program = Program.objects.create(name="Always on", team=team)
+    services.allocation_request_create(
+        actor=marketer,
+        line=org["events"],
+        program=program,
+        months={month(1): D("1500")},
+        currency="USD",
+        justification="Program money",
+    )
+    _approve_all(finance)
+    report = selectors.budget_vs_actual(budget=budget, group_by="campaign", as_of=AS_OF)
+    for measure in ("budget", "allocated", "committed", "actual"):
+        assert sum((getattr(r.total, measure) for r in report.rows), ZERO) == getattr(report.totals.total, measure)
+    assert {r.key: r.total.allocated for r in report.rows}[None] == D("1500.00")
+
+
+def test_the_outside_row_is_in_the_page_the_api_and_the_downloads(client, finance, org, budget):
+    client.force_login(finance)
+    query = f"?budget={budget.pk}&group_by=team&measure=actual"
+    page = client.get(URL + query)
+    labels = [row["label"] for row in page.context["grid"]]
+    assert labels[-2:] == ["Spend outside any budget line", "Total"]
+    assert "key=outside" in page.content.decode()
+    written = list(csv.reader(io.StringIO(client.get(URL + query + "&format=csv").content.decode())))
+    outside = next(r for r in written if r[0] == "Spend outside any budget line")
+    assert outside[1] == "123.00"  # January
+    body = client.get("/api/v1/budget-vs-actual/", {"budget": budget.pk, "group_by": "channel"}).json()
+    row = next(r for r in body["rows"] if r["outside"])
+    assert (row["key"], row["label"], row["total"]["actual"]) == (None, "Spend outside any budget line", "123.00")
+    assert D(body["totals"]["total"]["actual"]) == _facts_spend(budget)
+
+
+def test_finance_reaches_the_campaigns_behind_the_outside_row(client, finance, org, budget, month):
+    client.force_login(finance)
+    response = client.get(URL + f"cell/?budget={budget.pk}&group_by=month&key=outside")
+    assert response.status_code == 200
+    campaigns = response.context["campaigns"]
+    assert [(c.name, c.spent) for c in campaigns] == [("Unfunded", D("123.00"))]
+    assert reverse("campaigns:campaign-detail", args=[campaigns[0].pk]) in response.content.decode()
+    february = client.get(URL + f"cell/?budget={budget.pk}&group_by=team&key=outside&period={month(2).pk}")
+    assert list(february.context["campaigns"]) == []

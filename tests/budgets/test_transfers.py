@@ -282,3 +282,45 @@ def test_carry_forward_respects_the_tree(finance, team_line, search_line, month)
     )
     services.carry_forward(actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000"))
     assert Transfer.objects.count() == 2
+
+
+# --- every money change records who made it (issue 19, 3b) ------------------------------------
+
+
+def test_an_approved_transfer_names_its_approver_on_the_entries_and_the_event(
+    transfer_template, marketer, finance, team_line, events_line, month
+):
+    transfer = _move(marketer, team_line, events_line, month, "1000")
+    _approve(finance)
+    assert set(BudgetEntry.objects.filter(transfer=transfer).values_list("created_by", flat=True)) == {finance.pk}
+    event = AuditEvent.objects.get(action="transfer.approved", object_id=str(transfer.pk))
+    assert event.actor == finance
+
+
+def test_a_rejected_transfer_names_who_rejected_it(transfer_template, marketer, finance, team_line, events_line, month):
+    transfer = _move(marketer, team_line, events_line, month, "1000")
+    workflow_services.task_act(actor=finance, task=my_tasks(finance).get(), action="reject", comment="Not now")
+    assert AuditEvent.objects.get(action="transfer.rejected", object_id=str(transfer.pk)).actor == finance
+
+
+def test_the_phasing_page_shows_transfer_entries_with_and_without_an_author(
+    client, transfer_template, marketer, finance, team_line, events_line, month
+):
+    _move(marketer, team_line, events_line, month, "1000")
+    _approve(finance)
+    # A row written before authors were recorded (the demo as seeded until now).
+    BudgetEntry.objects.create(
+        line=events_line,
+        period=month(4),
+        amount=D("10"),
+        kind=EntryKind.TRANSFER,
+        effective_at=timezone.now(),
+        note="Legacy transfer",
+        created_by=None,
+    )
+    client.force_login(finance)
+    response = client.get(f"/budgets/lines/{events_line.pk}/phasing/")
+    assert response.status_code == 200
+    history = response.content.decode().split('id="phasing-history"')[1]
+    assert (finance.get_full_name() or finance.username) in history
+    assert "Legacy transfer" in history

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 
 from workflows import registry
@@ -26,9 +28,11 @@ def test_callbacks_fire_by_event_name(monkeypatch):
     registry.register(
         registry.SubjectType(key="test_callbacks", label="Test", on_approved=seen.append, on_rejected=None)
     )
-    registry.fire("test_callbacks", "approved", "instance-1")
-    registry.fire("test_callbacks", "rejected", "instance-2")  # no callback: nothing happens
-    assert seen == ["instance-1"]
+    first, second = SimpleNamespace(pk=1), SimpleNamespace(pk=2)
+    registry.fire("test_callbacks", "approved", first, actor="alice")
+    registry.fire("test_callbacks", "rejected", second)  # no callback: nothing happens
+    assert seen == [first]
+    assert first.actor == "alice"  # the callback knows who fired it
 
 
 @pytest.mark.parametrize(

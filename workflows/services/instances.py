@@ -110,7 +110,7 @@ def _advance(instance: WorkflowInstance, *, actor) -> None:
     if first is None:
         instance_transition(instance, "complete", finished_at=timezone.now(), current_stage=None)
         audit(actor=actor, action="workflow.complete", obj=instance, after={"status": instance.status})
-        registry.fire(instance.subject_type, "approved", instance)
+        registry.fire(instance.subject_type, "approved", instance, actor=actor)
         notifications.instance_finished(instance)
         return
     WorkflowInstance.objects.filter(pk=instance.pk).update(current_stage=first.stage)
@@ -186,7 +186,7 @@ def task_act(*, actor, task: StepTask, action: str, comment: str = "") -> ActRes
                 obj=instance,
                 after={"status": instance.status, "comment": comment},
             )
-            registry.fire(instance.subject_type, "rejected", instance)
+            registry.fire(instance.subject_type, "rejected", instance, actor=actor)
             notifications.instance_finished(instance)
         elif action == "return":
             _skip_open_steps(instance)
@@ -197,7 +197,7 @@ def task_act(*, actor, task: StepTask, action: str, comment: str = "") -> ActRes
                 obj=instance,
                 after={"status": instance.status, "comment": comment},
             )
-            registry.fire(instance.subject_type, "returned", instance)
+            registry.fire(instance.subject_type, "returned", instance, actor=actor)
         else:
             _after_positive_decision(instance, task, actor=actor)
     return ActResult(task=task, instance=instance)
@@ -238,7 +238,7 @@ def instance_resubmit(*, actor, instance: WorkflowInstance, comment: str = "") -
             after={"comment": comment, "context": instance.context},
         )
         _create_round(instance, round_number=_current_round(instance) + 1, from_stage=returned.stage if returned else 1)
-        registry.fire(instance.subject_type, "resubmitted", instance)
+        registry.fire(instance.subject_type, "resubmitted", instance, actor=actor)
         _advance(instance, actor=actor)
     return instance
 
@@ -253,7 +253,7 @@ def instance_cancel(*, actor, instance: WorkflowInstance, comment: str = "") -> 
         audit(
             actor=actor, action="workflow.cancel", obj=instance, after={"status": instance.status, "comment": comment}
         )
-        registry.fire(instance.subject_type, "cancelled", instance)
+        registry.fire(instance.subject_type, "cancelled", instance, actor=actor)
     return instance
 
 
