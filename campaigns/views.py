@@ -514,9 +514,18 @@ def _mapping_form(batch, user, data=None):
 
 def _import_context(request, batch, mapping_form=None):
     from campaigns import imports
+    from campaigns.imports import messages as import_messages
+    from campaigns.models import FactSource
 
+    labels = dict(FactSource.choices)
+    repeats = [{**r, "source_label": labels.get(r["source"], r["source"])} for r in batch.repeats[:200]]
     return {
         "batch": batch,
+        "columns_ignored": [c["column"] for c in batch.columns if not c.get("field")],
+        "repeats": repeats,
+        "repeats_more": batch.repeat_count - len(repeats),
+        "repeats_message": import_messages.repeats(batch),
+        "row_errors": import_messages.row_errors(batch),
         "is_uploader": batch.uploaded_by_id == request.user.pk,
         "stalled": imports.import_stalled(batch),
         "mapping_form": mapping_form or _mapping_form(batch, request.user),
@@ -558,7 +567,9 @@ def import_start(request, pk):
 
     batch = _own_import(request, pk)
     try:
-        batch = imports.import_start(actor=request.user, batch=batch)
+        batch = imports.import_start(
+            actor=request.user, batch=batch, allow_repeated_spend=bool(request.POST.get("allow_repeated_spend"))
+        )
     except (ValidationError, Conflict) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:

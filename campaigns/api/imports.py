@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from campaigns import imports, permissions, selectors
 from campaigns.importers import IMPORTERS
+from campaigns.imports import messages
 from campaigns.models import FactSource, ImportBatch, ImportStatus
 from campaigns.permissions import campaigns_visible_to
 from mops.api_base import Policy
@@ -33,6 +34,24 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         child=serializers.DictField(),
         read_only=True,
         help_text='Row errors {"row": 12, "message": "…"}; a skipped campaign is {"row": null, "ref": "…"}.',
+    )
+    columns = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text='What each column of the file was read into, in order: {"column": "Leads", "field": "leads"}; '
+        '"field": null for a column that was ignored.',
+    )
+    columns_ignored = serializers.SerializerMethodField(help_text="The columns of the file that nothing reads.")
+    repeats = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Campaign-days whose spend repeats, to the cent, spend stored under another source: "
+        '{"row": 7, "campaign": "brand-us", "date": "2026-01-05", "amount": "10.00", "currency": "USD", '
+        '"source": "google_ads"} (the first 200; repeat_count has them all). Starting needs '
+        '"allow_repeated_spend": true while there are any.',
+    )
+    messages = serializers.SerializerMethodField(
+        help_text="What stands in the way of the import, in sentences: rows with errors, repeated spend."
     )
 
     class Meta:
@@ -54,11 +73,23 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "rows_rejected",
             "errors",
             "unknown_campaigns",
+            "columns",
+            "columns_ignored",
+            "repeats",
+            "repeat_count",
+            "messages",
         ]
         read_only_fields = fields
 
     def get_unknown_campaigns(self, batch) -> list[str]:
         return selectors.unknown_refs(batch)
+
+    def get_columns_ignored(self, batch) -> list[str]:
+        return [c["column"] for c in batch.columns if not c.get("field")]
+
+    def get_messages(self, batch) -> list[str]:
+        found = [messages.row_errors(batch), messages.repeats(batch)]
+        return [m if m.endswith(".") else f"{m}." for m in found if m]
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -86,6 +117,14 @@ class ImportMappingSerializer(serializers.Serializer):
         if missing:
             raise serializers.ValidationError([f"There is no campaign {pk}." for pk in missing])
         return {ref: found.get(pk) for ref, pk in mapping.items()}
+
+
+class ImportStartSerializer(serializers.Serializer):
+    allow_repeated_spend = serializers.BooleanField(
+        default=False,
+        help_text="Start even though rows repeat spend stored under another source (see repeats): "
+        "say so only when it is other money.",
+    )
 
 
 class FormatIsAFilter(DefaultContentNegotiation):
@@ -142,9 +181,16 @@ class ImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         batch = imports.import_map(actor=request.user, batch=batch, mapping=body.validated_data["mapping"])
         return Response(self.get_serializer(batch).data)
 
-    @extend_schema(request=None, responses={202: ImportBatchSerializer})
+    @extend_schema(request=ImportStartSerializer, responses={202: ImportBatchSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        """Queue the import; follow ``status`` and ``rows_done`` / ``rows_total`` on the import."""
-        batch = imports.import_start(actor=request.user, batch=self.get_object())
+        """Queue the import; follow ``status`` and ``rows_done`` / ``rows_total`` on the import. Refused
+        (400, saying why) while rows repeat spend stored under another source, unless
+        ``allow_repeated_spend`` is true."""
+        batch = self.get_object()
+        body = ImportStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = imports.import_start(
+            actor=request.user, batch=batch, allow_repeated_spend=body.validated_data["allow_repeated_spend"]
+        )
         return Response(self.get_serializer(batch).data, status=status.HTTP_202_ACCEPTED)

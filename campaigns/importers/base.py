@@ -694,11 +694,11 @@ def choose_format(header: list[str], fitting: list):
     options = []
     for importer, read in laid_out:
         left = sorted(set().union(*(other - read for _, other in laid_out)))
-        options.append(f"as {importer.LABEL} it would leave out {_and([names[i] for i in left])}")
-    choices = " or ".join(importer.LABEL for importer, _ in laid_out)
+        options.append(f"read as {importer.LABEL}, {_and([names[i] for i in left])} would be ignored")
+    choices = " or ".join(f"{importer.LABEL} ({importer.SOURCE})" for importer, _ in laid_out)
     raise AmbiguousFormat(
-        f"The columns fit more than one format and each would leave out columns the other reads: "
-        f"{'; '.join(options)}. Choose the format ({choices}) and upload the file again."
+        "The columns fit more than one format, and each would ignore a column another one reads: "
+        f"{'; '.join(options)}. Choose the format — {choices} — and upload the file again."
     )
 
 

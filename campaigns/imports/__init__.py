@@ -137,6 +137,7 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
             raise
     if in_worker:
         transaction.on_commit(functools.partial(_queue_check, batch.pk))
+        batch.refresh_from_db()  # checked already when the task ran here (eager, no transaction)
     return batch
 
 

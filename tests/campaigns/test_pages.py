@@ -903,7 +903,7 @@ def test_row_errors_are_listed_and_block_an_all_or_nothing_import(client, market
     content = page.content.decode()
     assert "row 5" in content  # the file's line of the bad row
     response = client.post(url("import-start", batch.pk), follow=True)
-    assert "rows have errors" in response.content.decode()
+    assert "Row 5 has an error: correct the file" in response.content.decode()  # named, in good English
     assert ImportBatch.objects.get().status == "uploaded" and not SpendEntry.objects.exists()
 
 

@@ -3,6 +3,7 @@ bodies too big to parse, and stored files that must never be reachable at a URL 
 land in MEDIA_ROOT under a name a web server would render."""
 
 import json
+import re
 import stat
 
 import pytest
@@ -175,6 +176,141 @@ def test_an_import_of_unknown_size_is_spooled_only_up_to_the_limit(settings, tmp
         pass
     assert endless.read_bytes <= settings.IMPORT_MAX_BYTES + endless.chunk
     assert list(tmp_path.iterdir()) == []  # the partial copy is gone
+
+
+# --- workbooks are read by their real cells, within limits (issue 19 §6) ----------------------
+
+
+def xlsx_bomb(*, far_cell: bool = True) -> bytes:
+    """The issue's file: a header and one row, a sheet that declares A1:XFD1048576 and (``far_cell``)
+    one cell at XFD1048576. openpyxl writes the workbook; the sheet's XML is then rewritten."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Date", "Campaign", "Spend"])
+    workbook.active.append(["2026-01-10", "spring-webinars", 100])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:XFD1048576"/>', data.decode())
+                assert 'ref="A1:XFD1048576"' in text
+                if far_cell:
+                    far = '<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row>'
+                    text = text.replace("</sheetData>", far + "</sheetData>")
+                data = text.encode()
+            target.writestr(info.filename, data)
+    return bomb.getvalue()
+
+
+def test_a_workbook_with_a_far_cell_is_refused_at_once_naming_the_limit(marketer, campaign, media_root):
+    bomb = xlsx_bomb()
+    assert len(bomb) < 8 * 1024
+    with pytest.raises(ValidationError) as refused:
+        import_upload(actor=marketer, file=ContentFile(bomb, name="b.xlsx"), filename="b.xlsx")
+    assert refused.value.message_dict["file"] == [
+        "The file has data in row 1,048,576; imports read at most 1,000,000 rows. "
+        "Split the file, or delete what lies below the data."
+    ]
+    assert not ImportBatch.objects.exists() and stored_files(media_root) == []
+
+
+def test_a_far_column_is_refused_naming_the_column_and_the_limit(settings, marketer, campaign):
+    settings.IMPORT_MAX_ROWS = 2_000_000  # past the row: the column is what gives it away
+    with pytest.raises(
+        ValidationError, match=r"data in column XFD \(16,384\) of row 1,048,576; .* at most 500 columns"
+    ):
+        import_upload(actor=marketer, file=ContentFile(xlsx_bomb(), name="b.xlsx"), filename="b.xlsx")
+
+
+def test_the_api_answers_the_bomb_with_a_json_400(api_as, marketer, campaign):
+    file = SimpleUploadedFile("b.xlsx", xlsx_bomb())
+    answer = api_as(marketer).post("/api/v1/imports/", {"file": file}, format="multipart")
+    assert answer.status_code == 400
+    assert "imports read at most 1,000,000 rows" in answer.json()["file"][0]
+
+
+def test_a_declared_size_is_not_what_is_read(settings, marketer, campaign):
+    """A sheet that only declares A1:XFD1048576 is read by its cells: its one row, quickly."""
+    settings.IMPORT_MAX_ROWS = 100  # no real cell is near it: the declared million rows are not read
+    settings.IMPORT_MAX_COLUMNS = 10
+    batch = import_upload(actor=marketer, file=ContentFile(xlsx_bomb(far_cell=False), name="b.xlsx"), filename="b")
+    assert (batch.status, batch.rows_total, batch.errors) == ("uploaded", 1, [])
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused(settings, marketer, campaign):
+    settings.IMPORT_MAX_UNPACKED_BYTES = 4096
+    with pytest.raises(ValidationError, match="unpacks to 0 MB; imports read workbooks of at most 0 MB"):
+        import_upload(actor=marketer, file=ContentFile(xlsx_bomb(), name="b.xlsx"), filename="b.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("limits", "content", "message"),
+    [
+        (
+            {"IMPORT_MAX_ROWS": 10},
+            SPEND_CSV + SPEND_CSV.split(b"\n")[1] * 0 + b"2026-01-11,spring-webinars,1\n" * 10,
+            "imports read at most 10 rows",
+        ),
+        (
+            {"IMPORT_MAX_COLUMNS": 10},
+            SPEND_CSV + b"2026-01-11,spring-webinars,1" + b",x" * 10 + b"\n",
+            "data in column M (13) of row 3; imports read at most 10 columns",
+        ),
+    ],
+)
+def test_text_files_obey_the_same_limits(settings, marketer, campaign, limits, content, message):
+    for name, value in limits.items():
+        setattr(settings, name, value)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        import_upload(actor=marketer, file=ContentFile(content, name="x.csv"), filename="x.csv")
+
+
+def test_a_large_file_is_checked_by_the_worker_not_the_request(
+    settings, marketer, campaign, django_capture_on_commit_callbacks
+):
+    from campaigns.imports import import_start
+
+    settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
+    content = SPEND_CSV + b"2026-01-11,spring-webinars,5.00,USD\n2026-01-12,spring-webinars,-1,USD\n"
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        batch = import_upload(actor=marketer, file=ContentFile(content, name="x.csv"), filename="x.csv")
+    assert (batch.status, batch.rows_total, batch.format) == ("checking", 0, "generic")
+    assert [c["field"] for c in batch.columns] == ["date", "campaign", "spend", "currency"]  # the header is read
+    with pytest.raises(ValidationError, match="still being checked"):
+        import_start(actor=marketer, batch=batch)
+
+    for task in sent:  # the worker's turn
+        task()
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_total, batch.rows_rejected) == ("uploaded", 3, 1)
+    assert batch.errors == [{"row": 4, "message": "spend -1 is negative"}]
+
+
+def test_a_large_file_past_a_limit_fails_in_the_worker_saying_why(
+    settings, marketer, campaign, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
+    settings.IMPORT_MAX_ROWS = 10
+    content = SPEND_CSV + b"2026-01-11,spring-webinars,1,USD\n" * 20
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = import_upload(actor=marketer, file=ContentFile(content, name="x.csv"), filename="x.csv")
+    batch.refresh_from_db()
+    assert batch.status == "failed"
+    assert batch.errors == [
+        {
+            "row": None,
+            "message": "The file has data in row 11; imports read at most 10 rows. "
+            "Split the file, or delete what lies below the data.",
+        }
+    ]
 
 
 # --- stored files: no URL of their own, no name of the uploader's ---------------------------
