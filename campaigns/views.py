@@ -489,7 +489,10 @@ def import_upload(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"“{batch.filename}” uploaded and checked.")
+            if batch.status == ImportStatus.CHECKING:
+                messages.success(request, f"“{batch.filename}” uploaded; a worker is checking its rows.")
+            else:
+                messages.success(request, f"“{batch.filename}” uploaded and checked.")
             return redirect("campaigns:import-detail", pk=batch.pk)
     return render(request, "campaigns/import_upload.html", {"form": form})
 

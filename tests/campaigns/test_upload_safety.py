@@ -365,3 +365,16 @@ def test_a_form_with_too_many_fields_is_refused(client, marketer, campaign):
     fields = {f"f{i}": "x" for i in range(1001)}
     response = client.post(reverse("campaigns:spend-log", args=[campaign.pk]), fields)
     assert response.status_code == 400
+
+
+def test_the_page_says_a_large_file_is_being_checked_and_polls(settings, client, marketer, campaign):
+    settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
+    client.force_login(marketer)
+    file = SimpleUploadedFile("x.csv", SPEND_CSV * 2, content_type="text/csv")
+    page = client.post(reverse("campaigns:import-upload"), {"file": file, "commit_mode": "all"}, follow=True)
+    content = page.content.decode()
+    batch = ImportBatch.objects.get()
+    assert batch.status == "checking"
+    assert "uploaded; a worker is checking its rows" in content
+    assert "Checking every row of the file" in content
+    assert f'hx-get="{reverse("campaigns:import-progress", args=[batch.pk])}"' in content
