@@ -540,6 +540,30 @@ def test_bulk_spend_is_all_or_nothing_with_every_bad_index(api_as, marketer, cam
     assert not AuditEvent.objects.exists()
 
 
+def test_bulk_spend_names_every_amount_past_the_money_bound(api_as, marketer, campaign, eur_rate):
+    from mops.money import money_bound_message
+
+    items = [
+        spend_item(campaign),
+        spend_item(campaign, amount="1e308"),
+        spend_item(campaign, amount="NaN"),
+        spend_item(campaign, amount=1e308),  # a JSON number
+        spend_item(campaign, amount="999999999999.99"),  # the bound itself
+    ]
+    response = api_as(marketer).post(SPEND + "bulk/", items, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": index, "errors": {"amount": [money_bound_message("Amount")]}} for index in (1, 2, 3)
+    ]
+    # Within the bound in euros, past it in dollars: the service names the item as it writes.
+    items = [spend_item(campaign), spend_item(campaign, amount="999999999999.99", currency="EUR")]
+    response = api_as(marketer).post(SPEND + "bulk/", items, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["index"] == 1
+    assert "USD at the rate of 10 Jan 2026 must be between" in response.json()["errors"][0]["errors"]["amount"][0]
+    assert not SpendEntry.objects.exists()
+
+
 def test_bulk_spend_reposted_with_external_keys_changes_nothing(api_as, marketer, campaign):
     client = api_as(marketer)
     items = [spend_item(campaign, date=f"2026-01-{day:02d}", external_key=f"gads-{day}") for day in range(1, 4)]

@@ -147,3 +147,23 @@ def test_campaign_totals_come_from_subqueries(marketer, campaign, django_assert_
         Decimal("900.00"),
         Decimal("0.00"),
     )
+
+
+def test_a_batch_names_every_row_past_the_money_bound_before_writing(marketer, campaign):
+    """Checked with the batch's other rules, so the answer names every such row, not the first."""
+    from mops.money import money_bound_message
+
+    rows = [
+        {"campaign": campaign, "date": D(2026, 1, 10), "amount": Decimal("1"), "currency": "USD"},
+        {"campaign": campaign, "date": D(2026, 1, 11), "amount": Decimal("1e308"), "currency": "USD"},
+        {"campaign": campaign, "date": D(2026, 1, 12), "amount": Decimal("NaN"), "currency": "USD"},
+        {"campaign": campaign, "date": D(2026, 1, 13), "amount": Decimal("1000000000000"), "currency": "USD"},
+    ]
+    with pytest.raises(fact_services.BatchInvalid) as error:
+        fact_services.spend_batch_write(actor=marketer, rows=rows)
+    assert error.value.errors == {index: {"amount": [money_bound_message("Amount")]} for index in (1, 2, 3)}
+    results = [{"campaign": campaign, "date": D(2026, 1, 10), "source": "api", "revenue": Decimal("Infinity")}]
+    with pytest.raises(fact_services.BatchInvalid) as error:
+        fact_services.results_batch_write(actor=marketer, rows=results)
+    assert error.value.errors == {0: {"revenue": [money_bound_message("Revenue")]}}
+    assert not SpendEntry.objects.exists() and not ResultFact.objects.exists()
