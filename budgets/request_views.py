@@ -24,7 +24,7 @@ from mops.permissions import is_marketer
 from workflows import selectors as workflow_selectors
 from workflows import services as workflow_services
 from workflows.models import StepStatus, StepTask
-from workflows.permissions import instances_visible_to
+from workflows.permissions import instance_refusal, instances_visible_to
 
 # Requests: marketers (their teams'), finance and the CMO (all).
 can_view_requests = is_marketer | sees_all_budgets
@@ -213,10 +213,20 @@ def request_decide(request, pk):
     refused = _require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
     if refused:
         return refused
-    get_object_or_404(requests_visible_to(request.user), pk=pk)
+    allocation_request = get_object_or_404(requests_visible_to(request.user), pk=pk)
     form = DecisionForm(request.POST)
     if form.is_valid():
-        ok, text = _act(request, request.POST.get("task"), form.cleaned_data["action"], form.cleaned_data["comment"])
+        action = form.cleaned_data["action"]
+        task_id = request.POST.get("task")
+        instance = workflow_selectors.open_instance_of(allocation_request)
+        if not task_id and instance is not None:
+            mine = workflow_selectors.my_tasks(request.user, subject_type=BUDGET_ALLOCATION).filter(instance=instance)
+            task_id = mine.values_list("pk", flat=True).first()
+            if task_id is None:  # the engine's reason: separation of duties for the requester
+                reason = instance_refusal(request.user, instance, action)
+                messages.error(request, f"{allocation_request}: {reason}")
+                return redirect("budgets:request-detail", pk)
+        ok, text = _act(request, task_id, action, form.cleaned_data["comment"])
         (messages.success if ok else messages.error)(request, text)
     return redirect("budgets:request-detail", pk)
 

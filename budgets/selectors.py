@@ -176,9 +176,7 @@ def outside_spend_campaigns(*, budget, period=None, user=None) -> list:
 
     periods = [period] if period is not None else list(budget.fiscal_year.periods.all())
     funded = Allocation.objects.filter(line__budget=budget, campaign__isnull=False).values("campaign_id")
-    in_range = Q(
-        spend__date__gte=min(p.start_date for p in periods), spend__date__lte=max(p.end_date for p in periods)
-    )
+    in_range = Q(spend__date__gte=min(p.start_date for p in periods), spend__date__lte=max(p.end_date for p in periods))
     campaigns = (campaigns_visible_to(user) if user is not None else Campaign.objects.all()).exclude(pk__in=funded)
     return list(
         campaigns.annotate(spent=Sum("spend__amount_base", filter=in_range))

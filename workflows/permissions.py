@@ -71,6 +71,9 @@ def may_act_for(user, task) -> bool:
     ).exists()
 
 
+SEPARATION_OF_DUTIES = "You started this workflow, so you cannot approve its steps (separation of duties)."
+
+
 def act_refusal(user, task: StepTask, action: str) -> str | None:
     """Why ``user`` may not ``action`` this step, or None when they may."""
     if not user.is_authenticated:
@@ -81,17 +84,34 @@ def act_refusal(user, task: StepTask, action: str) -> str | None:
         return "This step is an approval: approve, reject or send it back."
     if task.status != StepStatus.ACTIVE:
         return None  # not a permission matter: the service answers with a conflict
+    # Separation of duties first: the requester is never assigned an approval of their own request,
+    # and "not assigned to you" would hide the real reason.
+    if task.kind == StepKind.APPROVAL and task.instance.started_by_id == user.pk:
+        return SEPARATION_OF_DUTIES
     if not may_act_for(user, task):
         return "This step is not assigned to you."
     if task.kind == StepKind.APPROVAL:
-        if task.instance.started_by_id == user.pk:
-            return "You started this workflow, so you cannot approve its steps (separation of duties)."
         already = StepTask.objects.filter(
             instance_id=task.instance_id, round=task.round, decided_by=user, kind=StepKind.APPROVAL, stage=task.stage
         ).exclude(pk=task.pk)
         if already.exists():
             return "You already decided another approval of this stage; a second approver must decide this one."
     return None
+
+
+def instance_refusal(user, instance: WorkflowInstance, action: str = "approve") -> str | None:
+    """Why ``user`` may not ``action`` any active step of ``instance`` (the engine's reason, e.g.
+    separation of duties for the requester), or None when one of them is theirs to decide. For pages
+    and endpoints that act on a subject rather than on a step."""
+    reasons = []
+    for task in instance.steps.filter(status=StepStatus.ACTIVE).select_related("instance").order_by("position"):
+        reason = act_refusal(user, task, action)
+        if reason is None:
+            return None
+        reasons.append(reason)
+    if SEPARATION_OF_DUTIES in reasons:
+        return SEPARATION_OF_DUTIES
+    return reasons[0] if reasons else "No step of this workflow is waiting for a decision."
 
 
 def instances_visible_to(user) -> QuerySet[WorkflowInstance]:

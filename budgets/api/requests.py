@@ -20,6 +20,7 @@ from mops.errors import Conflict
 from planning.models import Period
 from workflows import selectors as workflow_selectors
 from workflows import services as workflow_services
+from workflows.permissions import instance_refusal
 
 
 class RequestMonthSerializer(serializers.Serializer):
@@ -127,7 +128,9 @@ class AllocationRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
             else None
         )
         if task is None:
-            raise PermissionDenied("No step of this request is waiting for you.")
+            # The engine's reason (separation of duties for the requester), not a generic one.
+            reason = instance_refusal(request.user, instance, what) if instance else None
+            raise PermissionDenied(reason or "No step of this request is waiting for you.")
         workflow_services.task_act(
             actor=request.user, task=task, action=what, comment=comment.validated_data.get("comment", "")
         )

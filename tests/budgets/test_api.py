@@ -105,11 +105,21 @@ def test_finance_approves_then_a_second_approval_is_a_conflict(api_as, finance, 
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize("who", ["marketer", "teammate", "cmo"])
+@pytest.mark.parametrize("who", ["teammate", "cmo"])
 def test_only_the_waiting_approver_may_decide(request, api_as, who, ask):
     req = ask()
     response = api_as(request.getfixturevalue(who)).post(f"{REQUESTS}{req.pk}/approve/", {}, format="json")
-    assert response.status_code == 403 and "waiting for you" in response.json()["detail"]
+    assert response.status_code == 403 and "not assigned to you" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("what", ["approve", "reject", "return"])
+def test_the_requester_deciding_their_own_request_gets_the_separation_of_duties_reason(api_as, marketer, ask, what):
+    req = ask()
+    response = api_as(marketer).post(f"{REQUESTS}{req.pk}/{what}/", {"comment": "Mine"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["detail"] == (
+        "You started this workflow, so you cannot approve its steps (separation of duties)."
+    )
 
 
 def test_outsider_gets_404_on_decisions(api_as, outsider, ask):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from budgets import services
 from budgets.models import Allocation, AllocationRequest, RequestStatus
 from tests.factories import CampaignFactory
+from workflows.models import StepTask
 from workflows.selectors import my_tasks
 
 
@@ -245,3 +246,16 @@ def test_garbage_ids_are_answered_cleanly(client, marketer, finance):
     assert _login(client, marketer).get(reverse("budgets:request-create") + "?campaign=x").status_code == 404
     response = _login(client, finance).post(reverse("budgets:queue"), {"task": "x", "action": "approve"}, follow=True)
     assert any("Choose a request" in str(m) for m in response.context["messages"])
+
+
+@pytest.mark.parametrize("with_task", [True, False])
+def test_the_requester_deciding_on_the_page_gets_the_separation_of_duties_reason(client, marketer, ask, with_task):
+    req = ask()
+    data = {"action": "approve"}
+    if with_task:  # a forged post naming the waiting step
+        data["task"] = StepTask.objects.get(instance__subject_id=str(req.pk), status="active").pk
+    response = _login(client, marketer).post(reverse("budgets:request-decide", args=[req.pk]), data, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("cannot approve its steps (separation of duties)" in m for m in shown), shown
+    req.refresh_from_db()
+    assert req.status == "pending"
