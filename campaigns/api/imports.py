@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from campaigns import imports, permissions, selectors
 from campaigns.importers import IMPORTERS
-from campaigns.imports import messages
+from campaigns.imports import messages as import_messages
 from campaigns.models import FactSource, ImportBatch, ImportStatus
 from campaigns.permissions import campaigns_visible_to
 from mops.api_base import Policy
@@ -88,7 +88,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         return [c["column"] for c in batch.columns if not c.get("field")]
 
     def get_messages(self, batch) -> list[str]:
-        found = [messages.row_errors(batch), messages.repeats(batch)]
+        found = [import_messages.row_errors(batch), import_messages.repeats(batch)]
         return [m if m.endswith(".") else f"{m}." for m in found if m]
 
 

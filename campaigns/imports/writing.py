@@ -42,7 +42,7 @@ from campaigns.imports import checking
 from campaigns.imports.checking import ONE, Check, GoodRows
 from campaigns.imports.upserts import Upsert, UpsertFromDays
 from campaigns.models import RESULT_MEASURES, ImportBatch, ResultFact, SpendEntry
-from mops.money import money
+from mops.money import MONEY_MAX, MONEY_MAX_TEXT, money
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,21 @@ class Writer:
             ]
         with connection.cursor() as cursor:
             cursor.execute("; ".join(statements))
+            # A campaign-day's rows add up (segments), and money is converted: each sum, in its currency
+            # and in base currency, must stay within the money bound, or nothing is written.
+            money_columns = [c for c in ("spend", *self.measures) if c == "spend" or c in base.MONEY_MEASURES]
+            if money_columns:
+                past = " OR ".join(
+                    f"round({quote(c)}, 2) > %(max)s OR round(round({quote(c)}, 2) * rate, 2) > %(max)s"
+                    for c in money_columns
+                )
+                cursor.execute(
+                    f"SELECT campaign_id, date FROM {days} WHERE {past} ORDER BY campaign_id, date LIMIT 6",
+                    {"max": MONEY_MAX},
+                )
+                over = cursor.fetchall()
+                if over:
+                    raise past_money_bound(over)
         statement = UpsertFromDays(self, days, one_row_each=days == self.rows_table).statement
         params = {
             "source": self.source,
@@ -347,6 +362,13 @@ class Writer:
         # quotes text three times faster than it adapts Decimal and datetime.
         now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
         spend_rows, result_rows = [], []
+        over = [
+            (day.campaign_id, day.date)
+            for day in days
+            if _past_bound(day, rates.rate(day.currency, day.date) if day.currency else ONE)
+        ]
+        if over:
+            raise past_money_bound(over[:6])
         for day in days:
             key = (day.campaign_id, day.date)
             rate = rates.rate(day.currency, day.date) if day.currency else ONE
@@ -411,6 +433,31 @@ class Writer:
             campaigns, span = self.changed_campaigns, self.changed_range
         if campaigns:
             hooks.facts_changed.send(sender=None, campaign_ids=set(campaigns), start=span[0], end=span[1])
+
+
+def _past_bound(day: Day, rate: Decimal | None) -> bool:
+    """Whether a campaign-day's money (its rows added up), in its currency or in base currency, is
+    past the money bound."""
+    amounts = [day.spend] if day.spend is not None else []
+    amounts += [v for m, v in day.measures.items() if m in base.MONEY_MEASURES]
+    rate = rate or ONE
+    return any(money(a) > MONEY_MAX or money(money(a) * rate) > MONEY_MAX for a in amounts)
+
+
+def past_money_bound(days: list[tuple]) -> base.LimitError:
+    """The error for campaign-days whose money, added up or converted, is past the bound."""
+    from django.conf import settings
+
+    from campaigns.models import Campaign
+
+    codes = dict(Campaign.objects.filter(pk__in={c for c, _ in days}).values_list("pk", "code"))
+    named = [f"{codes.get(c, c)} on {d if isinstance(d, str) else d.isoformat()}" for c, d in days[:5]]
+    more = " and more" if len(days) > 5 else ""
+    return base.LimitError(
+        f"The money of a campaign-day (its rows added up, and converted to {settings.BASE_CURRENCY}) must "
+        f"be at most {MONEY_MAX_TEXT}; it is more for {', '.join(named)}{more}. Nothing of these days was "
+        "written: correct the file and start the import again."
+    )
 
 
 def widen(span: list, day: datetime.date) -> list:

@@ -298,3 +298,36 @@ def test_a_date_is_never_what_decides_a_repeat(marketer, campaign, run):
     later = SHEET.replace(b"2026-01-05", b"2026-01-07").replace(b"2026-01-06", b"2026-01-08")
     assert upload(marketer, later).repeat_count == 0
     assert SpendEntry.objects.filter(date=datetime.date(2026, 1, 7)).count() == 0
+
+
+@pytest.mark.parametrize("staging", [True, False])
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        # Two device rows of one campaign-day, each within the bound, add up past it.
+        (
+            b"Campaign,Day,Currency code,Cost,Impr.,Clicks,Device\n"
+            b"spring-webinars,2026-01-05,USD,600000000000.00,1,1,Mobile\n"
+            b"spring-webinars,2026-01-05,USD,600000000000.00,1,1,Desktop\n",
+            "added up",
+        ),
+        # Within the bound in euros, past it in base currency (1.10 dollars a euro).
+        (b"Date,Campaign,Spend,Currency\n2026-01-05,spring-webinars,999999999999.00,EUR\n", "converted"),
+    ],
+)
+def test_a_campaign_day_past_the_money_bound_is_not_written(
+    marketer, campaign, eur_rate, run, monkeypatch, staging, content, why
+):
+    from campaigns.imports import writing
+
+    monkeypatch.setattr(writing.Writer, "staging", staging)  # PostgreSQL's SQL path, or the Python one
+    batch = upload(marketer, content)
+    assert batch.errors == []  # every row is within the bound on its own
+    batch = run(marketer, batch)
+    assert batch.status == ImportStatus.FAILED
+    message = batch.errors[0]["message"]
+    assert message.startswith(
+        "The money of a campaign-day (its rows added up, and converted to USD) must be at most "
+        f"{MONEY_MAX_TEXT}; it is more for spring-webinars on 2026-01-05."
+    ), message
+    assert not SpendEntry.objects.exists()
