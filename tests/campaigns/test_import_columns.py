@@ -331,3 +331,22 @@ def test_a_campaign_day_past_the_money_bound_is_not_written(
         f"{MONEY_MAX_TEXT}; it is more for spring-webinars on 2026-01-05."
     ), message
     assert not SpendEntry.objects.exists()
+
+
+def test_the_command_prints_the_columns_and_asks_before_repeating_spend(marketer, campaign, tmp_path):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(SHEET)
+    out = io.StringIO()
+    call_command("import_performance", str(path), "--user", "alice", "--format", "google_ads", stdout=out)
+    assert "  columns read: Day → date, Campaign → campaign, Cost → spend" in out.getvalue()
+    assert "  columns ignored: Leads, Won revenue" in out.getvalue()
+
+    with pytest.raises(CommandError, match="Rows 2 and 3 repeat spend already stored"):
+        call_command("import_performance", str(path), "--user", "alice", stdout=io.StringIO())
+    call_command("import_performance", str(path), "--user", "alice", "--allow-repeated-spend", stdout=io.StringIO())
+    assert SpendEntry.objects.filter(campaign=campaign).count() == 4
