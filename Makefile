@@ -9,7 +9,7 @@ AXE := var/axe
 VENDOR := static/vendor
 EMBEDDED := DEBUG=true
 
-.PHONY: run test bench lint format setup assets axe chromium migrations-check clean
+.PHONY: run test test-dates bench lint format setup assets axe chromium migrations-check clean
 
 ## run: set up and serve the embedded app (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
 run: setup
@@ -21,6 +21,22 @@ run: setup
 ## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
 test: setup chromium axe
 	$(BIN)/python -m pytest
+
+# The tests whose outcome depends on the date (the demo, dashboards, closing periods, forecasts, SLAs,
+# the weekly report), run again by test-dates as if today were the last day of a fiscal year and the
+# first of the next (a July year): pytest --today=YYYY-MM-DD travels for the whole session (tests/today.py).
+DATE_TESTS := tests/core/test_seed_demo.py tests/planning/test_periods.py tests/budgets/test_engine.py \
+	tests/metrics/test_forecast.py tests/metrics/test_cmo_dashboard.py tests/metrics/test_role_dashboards.py \
+	tests/metrics/test_weekly_report.py tests/workflows/test_sla.py
+DATES_FISCAL_START ?= 7
+DATES ?= 2027-06-30 2027-07-01
+
+## test-dates: the date-sensitive tests at a fiscal-year end and start (FISCAL_YEAR_START_MONTH=7)
+test-dates: setup
+	@for day in $(DATES); do \
+	  echo "== FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) pytest --today=$$day"; \
+	  FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) $(BIN)/python -m pytest -q -p no:cacheprovider --today=$$day $(DATE_TESTS) || exit 1; \
+	done
 
 ## bench: run the benchmark scripts in bench/ and print their figures
 bench: setup

@@ -20,12 +20,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from campaigns import hooks, program_services, services
-from campaigns.models import Campaign, CampaignStatus, FactSource, Program, ResultFact, SpendEntry
+from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus, FactSource, Program, ResultFact, SpendEntry
 from mops.models import Team
 from mops.money import money
 from mops.selectors import FxRateMissing, fx_rate_on, to_base_currency
@@ -218,15 +218,13 @@ def seed(log=print) -> int:
         return 0
     programs, new_programs = _seed_programs(users)
     campaigns, new_campaigns = _seed_campaigns(specs, users, programs, today)
-    spend_before, results_before = SpendEntry.objects.count(), ResultFact.objects.count()
     spend_rows, result_rows = _facts(rng, specs, campaigns, users, today)
-    SpendEntry.objects.bulk_create(spend_rows, batch_size=2000, ignore_conflicts=True)
-    ResultFact.objects.bulk_create(result_rows, batch_size=2000, ignore_conflicts=True)
+    new_spend = _insert_new(SpendEntry, SPEND_COLUMNS, spend_rows)
+    new_results = _insert_new(ResultFact, RESULT_COLUMNS, result_rows)
     if spend_rows or result_rows:  # bulk writes announce themselves (the rollups listen)
-        days = [row.date for row in (*spend_rows, *result_rows)]
-        hooks.facts_changed_on_commit({row.campaign_id for row in (*spend_rows, *result_rows)}, min(days), max(days))
-    new_spend = SpendEntry.objects.count() - spend_before
-    new_results = ResultFact.objects.count() - results_before
+        rows = (*spend_rows, *result_rows)  # the campaign id and the day lead every row
+        days = [row[1] for row in rows]
+        hooks.facts_changed_on_commit({row[0] for row in rows}, min(days), max(days))
     log(
         f"Campaigns: {new_programs} programs, {new_campaigns} campaigns, {new_spend} spend entries and "
         f"{new_results} daily results created."
@@ -458,10 +456,58 @@ def _round(rng: random.Random, x: float) -> int:
     return whole + (rng.random() < x - whole)
 
 
+# The columns the demo writes, in the order of the rows ``_facts`` builds (campaign id and day first).
+SPEND_COLUMNS = [
+    "campaign",
+    "date",
+    "amount",
+    "currency",
+    "amount_base",
+    "vendor",
+    "reference",
+    "note",
+    "source",
+    "external_key",
+    "created_by",
+    "created_at",
+    "updated_at",
+]
+RESULT_COLUMNS = ["campaign", "date", "source", *RESULT_MEASURES, "updated_by", "updated_at"]
+MONEY_MEASURES = {"pipeline", "revenue"}
+
+
+def _insert_new(model, columns: list[str], rows: list[tuple]) -> int:
+    """Insert the rows whose key is not stored yet (``ON CONFLICT DO NOTHING``: a re-run keeps the
+    facts it finds) and return how many were new. On PostgreSQL one statement per table, the rows
+    travelling as one array per column (as ``campaigns.imports.upserts.Upsert`` sends them), with no
+    model instance per row; elsewhere (SQLite, the embedded run) ``bulk_create``."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        before = model.objects.count()
+        names = [model._meta.get_field(c).attname for c in columns]
+        model.objects.bulk_create(
+            [model(**dict(zip(names, row, strict=True))) for row in rows], batch_size=2000, ignore_conflicts=True
+        )
+        return model.objects.count() - before
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(c) for c in columns]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return cursor.rowcount
+
+
 def _facts(rng, specs, campaigns, users, today):
-    """Spend rows (daily for paid media, invoices for the rest) and daily result rows, in memory."""
+    """Spend rows (daily for paid media, invoices for the rest) and daily result rows, in memory, as
+    tuples in ``SPEND_COLUMNS`` and ``RESULT_COLUMNS`` order."""
     first_day = today - datetime.timedelta(days=WINDOW_DAYS)
     yesterday = today - datetime.timedelta(days=1)
+    now = timezone.now()
     spend_rows, result_rows = [], []
     for spec in specs:
         campaign = campaigns[spec.code]
@@ -481,33 +527,17 @@ def _facts(rng, specs, campaigns, users, today):
             spend = _daily_spend(rng, start, last, per_day)
         else:
             spend = _invoices(rng, start, end, last, float(campaign.planned_cost) * spec.pace)
+        vendor = _vendor(spec.channel)
         for day, amount in spend:
             if first_day <= day <= yesterday:
-                spend_rows.append(
-                    SpendEntry(
-                        campaign=campaign,
-                        date=day,
-                        amount=amount,
-                        currency=campaign.currency,
-                        amount_base=to_base_currency(amount, campaign.currency, day),
-                        vendor=_vendor(spec.channel),
-                        source=FactSource.GENERIC,
-                        external_key=DEMO_KEY,
-                        created_by=owner,
-                    )
-                )
+                base = to_base_currency(amount, campaign.currency, day)
+                row = (campaign.pk, day, amount, campaign.currency, base, vendor, "", "", FactSource.GENERIC)
+                spend_rows.append((*row, DEMO_KEY, owner.pk, now, now))
         results = _results(rng, spec, profile, start, last, per_day * rate)
         for day, measures in sorted(results.items()):
             if first_day <= day <= yesterday:
-                result_rows.append(
-                    ResultFact(
-                        campaign=campaign,
-                        date=day,
-                        source=FactSource.GENERIC,
-                        updated_by=owner,
-                        **{k: money(v) if k in ("pipeline", "revenue") else int(v) for k, v in measures.items()},
-                    )
-                )
+                values = (money(measures[k]) if k in MONEY_MEASURES else int(measures[k]) for k in RESULT_MEASURES)
+                result_rows.append((campaign.pk, day, FactSource.GENERIC, *values, owner.pk, now))
     return spend_rows, result_rows
 
 

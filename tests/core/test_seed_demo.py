@@ -1,6 +1,13 @@
+"""``manage.py seed_demo`` on today's date (``pytest --today=…`` runs it on another; every date of three
+years is tests/core/test_demo_any_date.py). The module's tests share one seeding, rolled back at the
+end; each test still runs in its own transaction (a savepoint inside that one)."""
+
+import io
+
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -21,9 +28,17 @@ def _authenticate(username, password):
     return authenticate(RequestFactory().post("/accounts/login/"), username=username, password=password)
 
 
-def test_seed_demo_builds_the_demo_organisation(capsys):
-    call_command("seed_demo")
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The demo seeded once for the module; what the command printed."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
+def test_seed_demo_builds_the_demo_organisation(seeded):
     assert Team.objects.count() == 4
     assert (
         Channel.objects.filter(name__in=["Paid search", "Paid social", "Email", "Events", "Webinars", "PR"]).count()
@@ -33,17 +48,16 @@ def test_seed_demo_builds_the_demo_organisation(capsys):
     assert FxRate.objects.filter(currency_id="EUR").exists()
     for username in ["marketer", "cmo", "finance", "opsadmin"]:
         assert _authenticate(username, "demo") is not None, username
-        assert username in out
-    assert "password 'demo'" in out
+        assert username in seeded
+    assert "password 'demo'" in seeded
 
 
-def test_seed_demo_twice_changes_nothing():
-    call_command("seed_demo")
+def test_seed_demo_twice_changes_nothing(seeded):
     first = _counts()
     marketer = get_user_model().objects.get(username="marketer")
     marketer.set_password("changed-by-the-user")
     marketer.save()
-    call_command("seed_demo")
+    call_command("seed_demo", stdout=io.StringIO())
     assert _counts() == first
     # A second run does not reset what users changed.
     assert _authenticate("marketer", "changed-by-the-user") is not None
@@ -58,8 +72,7 @@ def test_seed_demo_twice_changes_nothing():
         ("opsadmin", "mops:ops-home"),
     ],
 )
-def test_each_demo_user_lands_on_their_page(client, username, landing):
-    call_command("seed_demo")
+def test_each_demo_user_lands_on_their_page(seeded, client, username, landing):
     response = client.post(reverse("login"), {"username": username, "password": "demo"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse(landing)
     assert response.status_code == 200
