@@ -90,8 +90,11 @@ _LOWER_IS_BETTER = frozenset({"spend", "planned_cost", "committed"})
 _MEASURE_DESCRIPTIONS = {
     "spend": "Spend = money spent (spend entries)",
     "planned_cost": "Planned cost = what the campaigns plan to spend",
-    "budget": "Budget = approved budget",
-    "allocated": "Allocated = budget promised to campaigns",
+    "budget": (
+        "Budget = approved budget, each dollar counted once: a budget line holds what it has not passed "
+        "down to its sub-lines (the organisation's budget is its root lines')"
+    ),
+    "allocated": "Allocated = budget promised to campaigns and programs",
     "committed": "Committed = purchase orders and contracts not yet invoiced",
     "impressions": "Impressions = times an ad was shown",
     "clicks": "Clicks = clicks on ads and links",

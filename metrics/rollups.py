@@ -5,7 +5,8 @@ Two tables (metrics.models):
 - **cells** — one campaign on one channel, or one budget line, per bucket of each grain, carrying
   the campaign's or line's dimensions. Day cells come from the facts in one ``INSERT … SELECT …
   GROUP BY``; weeks, months, fiscal quarters and years come from the day cells in one more (budget
-  lines: months from the ledger, quarters and years from the months).
+  lines: months from the ledger, quarters and years from the months). A budget line's cells hold its
+  *own* budget — its ledger less its children's — so that summing lines counts each dollar once.
 - **rollups** — per dimension (campaign, program, channel, channel group, team, region, objective,
   budget line, organisation), one ``INSERT … SELECT … GROUP BY`` over the cells each.
 
@@ -210,11 +211,24 @@ def _campaign_day_cells(cursor, ids: list[int] | None, days: Range, *, table: st
 
 
 def _budget_month_cells(cursor, ids: list[int] | None, *, table: str = T["cell"]) -> int:
-    """Month cells of the current budgets' lines: the ledger effective now (budget), allocations,
-    and open commitments less what their invoices (spend quoting the PO) already cover."""
-    where, params = "", []
+    """Month cells of the current budgets' lines: the line's *own* budget (ARCHITECTURE.md "Words we
+    use": a parent's money contains its children's, so a line keeps its ledger less its children's
+    ledger — each dollar sits on the deepest line that holds it, the organisation's total is the
+    root lines', and a line under a soft parent may leave it negative), allocations and open
+    commitments less what their invoices (spend quoting the PO) already cover. Allocations and
+    commitments name one line each: they count there and nowhere else.
+
+    The children's entries come in negated onto their parent in the same ``UNION ALL``, so a
+    line's cell depends on its children's ledger too: ``refresh`` widens the lines it is given to
+    their parents."""
+    entries, children, allocations, commitments = "", "", "", ""
+    params_entries, params_children, params_allocations, params_commitments = [], [], [], []
     if ids is not None:
-        where, params = f" AND l.id IN ({_placeholders(ids)})", list(ids)
+        listed = f" IN ({_placeholders(ids)})"
+        entries, children = f" AND e.line_id{listed}", f" AND c.parent_id{listed}"
+        allocations, commitments = f" WHERE a.line_id{listed}", f" AND m.line_id{listed}"
+        params_entries, params_children, params_allocations, params_commitments = (list(ids) for _ in range(4))
+    now = timezone.now()
     cursor.execute(
         f"""
         INSERT INTO {table} ({CELL_COLUMNS})
@@ -222,9 +236,13 @@ def _budget_month_cells(cursor, ids: list[int] | None, *, table: str = T["cell"]
                0, 0, SUM(v.budget), SUM(v.allocated), SUM(v.committed), 0, 0, 0, 0, 0, 0, 0, 0, 0
         FROM (
             SELECT e.line_id, e.period_id, e.amount AS budget, 0 AS allocated, 0 AS committed
-            FROM {T["entry"]} e WHERE e.effective_at <= %s
+            FROM {T["entry"]} e WHERE e.effective_at <= %s {entries}
             UNION ALL
-            SELECT a.line_id, a.period_id, 0, a.amount_base, 0 FROM {T["allocation"]} a
+            SELECT c.parent_id, e.period_id, 0 - e.amount, 0, 0
+            FROM {T["entry"]} e JOIN {T["line"]} c ON c.id = e.line_id
+            WHERE c.parent_id IS NOT NULL AND e.effective_at <= %s {children}
+            UNION ALL
+            SELECT a.line_id, a.period_id, 0, a.amount_base, 0 FROM {T["allocation"]} a {allocations}
             UNION ALL
             SELECT m.line_id, m.period_id, 0, 0,
                    CASE WHEN m.amount_base > x.invoiced THEN m.amount_base - x.invoiced ELSE 0 END
@@ -233,17 +251,27 @@ def _budget_month_cells(cursor, ids: list[int] | None, *, table: str = T["cell"]
                     SELECT SUM(s.amount_base) FROM {T["spend"]} s
                     WHERE s.campaign_id = m.campaign_id AND s.reference = m.reference
                 ), 0) AS invoiced
-                FROM {T["commitment"]} m WHERE m.status = %s
+                FROM {T["commitment"]} m WHERE m.status = %s {commitments}
             ) x JOIN {T["commitment"]} m ON m.id = x.id
         ) v
         JOIN {T["line"]} l ON l.id = v.line_id
         JOIN {T["budget"]} b ON b.id = l.budget_id AND b.is_current = %s
         JOIN {T["period"]} per ON per.id = v.period_id
         LEFT JOIN {T["channel"]} ch ON ch.id = l.channel_id
-        WHERE 1 = 1 {where}
         GROUP BY per.start_date, l.id, l.channel_id, ch."group", l.team_id, l.program_id
         """,
-        [Grain.MONTH, CellSource.BUDGET_LINE, timezone.now(), CommitmentStatus.OPEN, True, *params],
+        [
+            Grain.MONTH,
+            CellSource.BUDGET_LINE,
+            now,
+            *params_entries,
+            now,
+            *params_children,
+            *params_allocations,
+            CommitmentStatus.OPEN,
+            *params_commitments,
+            True,
+        ],
     )
     return cursor.rowcount
 
@@ -399,10 +427,21 @@ def refresh(*, campaigns: dict[int, Range] | None = None, budget_lines: set[int]
             for ids, ranges in _passes(campaigns):
                 _add(written, _refresh_source(cursor, CellSource.CAMPAIGN, ids, ranges))
         if budget_lines:
+            # A line's own budget is its ledger less its children's: a child's change moves its parent.
+            budget_lines |= parents_of(budget_lines)
             ids = sorted(budget_lines) if len(budget_lines) <= MAX_LISTED else None
             _add(written, _refresh_source(cursor, CellSource.BUDGET_LINE, ids, ranges_for(None, None, BUDGET_GRAINS)))
             written.budget_lines = len(budget_lines)
     return written
+
+
+def parents_of(line_ids: set[int]) -> set[int]:
+    """The parents of these budget lines (whose own budget their ledgers are taken from)."""
+    if len(line_ids) > MAX_LISTED:
+        return set()  # every line is refreshed anyway
+    return set(
+        BudgetLine.objects.filter(pk__in=sorted(line_ids), parent__isnull=False).values_list("parent_id", flat=True)
+    )
 
 
 def _add(total: Written, part: Written) -> None:

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from budgets.models import Budget, BudgetLine
-from budgets.selectors import budget_cells
+from budgets.selectors import ledger_cells
 from campaigns.models import Program
 from metrics import calendar, mmm, selectors
 from metrics.models import CellSource, Grain, ModelLevel, ModelOutcome, ResponseModel, Scenario
@@ -158,7 +158,7 @@ class MemberBudget:
     """A channel's (or program's) budget over a period: the sum of its budget lines' months."""
 
     amount: Decimal = ZERO
-    cells: dict = field(default_factory=dict)  # (line id, period id) -> budget
+    cells: dict = field(default_factory=dict)  # (line id, period id) -> the line's own budget
     lines: dict = field(default_factory=dict)  # line id -> BudgetLine
 
 
@@ -174,38 +174,45 @@ def period_budget(
 ) -> PeriodBudget:
     """The budget of each member's budget lines in the months of the period, in the current budget of
     each month's fiscal year. A member's lines are the lines naming its channel (or program) —
-    those of ``team_id`` when given — leaving out a line whose sub-line names the same member (its
-    money is in the sub-line). Three queries whatever the number of lines."""
+    those of ``team_id`` when given — each with its *own* budget (``budgets.selectors.ledger_cells``:
+    a parent keeps only what it has not passed down to its sub-lines), so a dollar counts once, on
+    the deepest line that holds it, as on every other page. A constant number of queries per
+    fiscal year, whatever the number of lines."""
     wanted = period_months(start, months)
     periods = list(Period.objects.filter(start_date__in=wanted).select_related("fiscal_year").order_by("start_date"))
     found = {p.start_date for p in periods}
     missing = [m for m in wanted if m not in found]
     budgets = {
-        b.fiscal_year_id: b.pk
-        for b in Budget.objects.filter(fiscal_year_id__in={p.fiscal_year_id for p in periods}, is_current=True)
+        b.fiscal_year_id: b
+        for b in Budget.objects.filter(
+            fiscal_year_id__in={p.fiscal_year_id for p in periods}, is_current=True
+        ).select_related("fiscal_year")
     }
     column = "channel_id" if level == ModelLevel.CHANNEL else "program_id"
     ids = {member_id: name for name, member_id in members.items() if member_id is not None}
-    lines = BudgetLine.objects.filter(budget_id__in=budgets.values(), **{f"{column}__in": list(ids)})
+    lines = BudgetLine.objects.filter(
+        budget_id__in=[b.pk for b in budgets.values()], **{f"{column}__in": list(ids)}
+    ).order_by("pk")
     if team_id is not None:
         lines = lines.filter(team_id=team_id)
-    lines = list(lines.select_related("parent"))
-    shadowed = {
-        line.parent_id for line in lines if line.parent_id and getattr(line.parent, column) == getattr(line, column)
-    }
-    lines = [line for line in lines if line.pk not in shadowed]
+    lines = list(lines)
     period_by_budget = defaultdict(list)
     for period in periods:
         if period.fiscal_year_id in budgets:
-            period_by_budget[budgets[period.fiscal_year_id]].append(period.pk)
-    cells = budget_cells([line.pk for line in lines], period_ids=[p.pk for p in periods]) if lines else {}
+            period_by_budget[budgets[period.fiscal_year_id].pk].append(period.pk)
+    cells: dict = {}
+    for budget in budgets.values():
+        budget_lines = [line.pk for line in lines if line.budget_id == budget.pk]
+        if budget_lines and period_by_budget.get(budget.pk):
+            cells.update(ledger_cells(budget=budget, line_ids=budget_lines, period_ids=period_by_budget[budget.pk]))
     result: dict[str, MemberBudget] = {}
     for line in lines:
         name = ids[getattr(line, column)]
         entry = result.setdefault(name, MemberBudget())
         entry.lines[line.pk] = line
         for period_id in period_by_budget.get(line.budget_id, []):
-            amount = cells.get((line.pk, period_id), ZERO)
+            cell = cells.get((line.pk, period_id))
+            amount = cell.budget if cell is not None else ZERO
             entry.cells[(line.pk, period_id)] = amount
             entry.amount += amount
     return PeriodBudget(periods=periods, missing_months=missing, members=result)

@@ -34,7 +34,9 @@ class Move:
 def _split(amount: Decimal, weights: dict) -> dict:
     """``amount`` split over the keys of ``weights`` in proportion (evenly when they are all zero),
     in cents adding up exactly: each share rounded down, the left-over cents to the largest
-    remainders (ties: the first key)."""
+    remainders (ties: the first key). A negative weight counts as zero: a line's own budget is
+    negative when its sub-lines hold more than it (under a soft parent) and it has nothing to give."""
+    weights = {k: max(v, ZERO) for k, v in weights.items()}
     keys = list(weights)
     total = sum(weights.values(), ZERO)
     exact = {k: amount * (weights[k] / total if total else Decimal(1) / len(keys)) for k in keys}

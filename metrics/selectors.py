@@ -33,7 +33,7 @@ from metrics.rollups import MEMBER_SQL, T
 from mops.models import Team
 from mops.money import money
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
-from planning.models import Channel, ChannelGroup, Objective, Region
+from planning.models import Channel, ChannelGroup, FiscalYear, Objective, Region
 
 ZERO = Decimal("0.00")
 TIME_GROUPS = {"day": Grain.DAY, "week": Grain.WEEK, "month": Grain.MONTH, "quarter": Grain.QUARTER, "year": Grain.YEAR}
@@ -56,6 +56,14 @@ CELL_GROUP_SQL = {
     Dimension.BUDGET_LINE: "source_id",
     **{dimension: sql for dimension, sql in MEMBER_SQL.items()},
 }
+# A campaign cell's campaign has an allocation from the current budget of the fiscal year the cell's
+# bucket starts in: its spend counts against a budget line (budget vs actual's "actual").
+FUNDED = (
+    f"SELECT 1 FROM {T['allocation']} fa JOIN {T['line']} fl ON fl.id = fa.line_id "
+    f"JOIN {T['budget']} fb ON fb.id = fl.budget_id AND fb.is_current = %s "
+    f"JOIN {FiscalYear._meta.db_table} fy ON fy.id = fb.fiscal_year_id "
+    "WHERE fa.campaign_id = x.source_id AND x.period_start BETWEEN fy.start_date AND fy.end_date"
+)
 GRAINS_COARSE_FIRST = (Grain.YEAR, Grain.QUARTER, Grain.MONTH, Grain.WEEK, Grain.DAY)
 # A range that whole buckets of these grains tile is also whole buckets of the key grain.
 _TILING = {
@@ -141,9 +149,13 @@ def grain_for(start: datetime.date, end: datetime.date) -> str:
     return Grain.DAY
 
 
-def measures_by(filters: Filters, group_by: str, *, scope: Scope) -> list[Row]:
+def measures_by(filters: Filters, group_by: str, *, scope: Scope, outside_budget_lines: bool = False) -> list[Row]:
     """Summed measures per group (a dimension's members, or buckets of a grain), ordered by label
-    (time: chronologically). One query for the numbers, one for the labels."""
+    (time: chronologically). One query for the numbers, one for the labels.
+
+    ``outside_budget_lines``: only the facts of campaigns that no line of their fiscal year's current
+    budget funds (no campaign allocation from it) — the spend budget vs actual shows as "Spend
+    outside any budget line" (``budgets.selectors.outside_spend_cells``), read from the cells."""
     if group_by not in GROUPS:
         raise ValueError(f"Unknown grouping {group_by!r}; use one of {', '.join(GROUPS)}.")
     bucket_join = ""
@@ -161,7 +173,8 @@ def measures_by(filters: Filters, group_by: str, *, scope: Scope) -> list[Row]:
         key = None
     start, end = filters.start, calendar.bucket_start(grain, filters.end)
     use_rollups = (
-        not filters.narrowed
+        not outside_budget_lines
+        and not filters.narrowed
         and scope.team_ids is None
         and scope.budgets
         and dimension not in (Dimension.CAMPAIGN, Dimension.BUDGET_LINE)
@@ -180,6 +193,9 @@ def measures_by(filters: Filters, group_by: str, *, scope: Scope) -> list[Row]:
         if dimension in (Dimension.CAMPAIGN, Dimension.BUDGET_LINE):
             where += " AND source = %s"
             params.append(CellSource.CAMPAIGN if dimension == Dimension.CAMPAIGN else CellSource.BUDGET_LINE)
+        if outside_budget_lines:
+            where += f" AND x.source = %s AND NOT EXISTS ({FUNDED})"
+            params += [CellSource.CAMPAIGN, True]
         group_by_sql = f" GROUP BY {key}" if key != MEMBER_SQL[Dimension.ORGANISATION] else ""
         sql = f"SELECT {key}, {sums} FROM {T['cell']} x{bucket_join} WHERE {where}{group_by_sql}"
     with connection.cursor() as cursor:

@@ -1,5 +1,11 @@
 """The finance dashboard: budget vs allocated vs committed vs actual by month and team (rollups),
-variance and utilisation, pending approvals, and spend paced to the end of the fiscal year."""
+variance and utilisation, pending approvals, and spend paced to the end of the fiscal year.
+
+One set of books with budget vs actual (``budgets.selectors.budget_vs_actual``): budget, allocated
+and committed are each line's own (a dollar counts once, on the deepest line that holds it); a row's
+actual is the spend of the campaigns a line of the year's budget funds, and the spend of campaigns
+no line funds is its own row, "Spend outside any budget line", so the total actual is all the spend
+— the CMO's."""
 
 import datetime
 from dataclasses import dataclass, replace
@@ -9,8 +15,9 @@ from functools import cached_property
 from django.db.models import Count, Sum
 from django.urls import reverse
 
-from budgets.models import RequestStatus
-from budgets.permissions import requests_visible_to, transfers_visible_to
+from budgets.models import Budget, RequestStatus
+from budgets.permissions import lines_visible_to, requests_visible_to, sees_all_budgets, transfers_visible_to
+from budgets.selectors import ledger_cells
 from metrics import calendar, figures, kpis
 from metrics.forecast import Pacing, PacingStatus, spend_pacing
 from metrics.models import Grain
@@ -27,11 +34,22 @@ from metrics.panels import (
     percent_text,
 )
 from metrics.role_panels.common import CATALOGUE
-from metrics.selectors import Row, measures_by, total, with_kpis
+from metrics.selectors import Row, empty_measures, measures_by, total, with_kpis
 from mops.money import money
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
+from planning.models import Period
 
 BUDGET_KPIS = ("variance_to_budget", "budget_utilisation")
+OUTSIDE = "outside"  # the key of the row of spend outside any budget line (as in budget vs actual)
+OUTSIDE_LABEL = "Spend outside any budget line"
+AVAILABLE_HELP = (
+    "Available = budget − max(allocated, committed + actual) per line and month, summed over the "
+    "period's months: what the lines can still promise, as budget vs actual and the approvals count it"
+)
+OUTSIDE_HELP = (
+    "Spend outside any budget line: spend of campaigns with no allocation from the current budget of "
+    "their fiscal year; it counts against no line (budget vs actual shows the same row)."
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,54 @@ class FinanceBoard(Board):
     def totals(self) -> Row:
         return with_kpis([total(self.by_month)], BUDGET_KPIS, CATALOGUE)[0]
 
+    def _outside(self, group_by: str) -> list[Row]:
+        return measures_by(self.inputs.filters, group_by, scope=self.inputs.scope, outside_budget_lines=True)
+
+    @cached_property
+    def outside_by_month(self) -> list[Row]:
+        return self._outside("month")
+
+    @cached_property
+    def outside_spend(self) -> Decimal:
+        return sum((row.measures["spend"] for row in self.outside_by_month), money(0))
+
+    @cached_property
+    def available(self) -> Decimal | None:
+        """What the lines can still promise in the period's months: budget vs actual's available,
+        from ``budgets.selectors.ledger_cells`` (the figure approvals check), over the current
+        budget of each fiscal year the period touches and the lines the filters name. None under a
+        region filter: budget lines have no region."""
+        filters = self.inputs.filters
+        if filters.region or not self.inputs.scope.budgets:
+            return None
+        periods = list(Period.objects.filter(start_date__gte=filters.start.replace(day=1), start_date__lte=filters.end))
+        budgets = Budget.objects.filter(is_current=True, fiscal_year_id__in={p.fiscal_year_id for p in periods})
+        lines = lines_visible_to(self.inputs.user)
+        for name in ("team", "channel", "program"):
+            if getattr(filters, name):
+                lines = lines.filter(**{f"{name}_id__in": getattr(filters, name)})
+        every_line = not filters.narrowed and sees_all_budgets(self.inputs.user)
+        found = money(0)
+        for budget in budgets.select_related("fiscal_year"):
+            line_ids = None if every_line else list(lines.filter(budget=budget).values_list("pk", flat=True))
+            period_ids = [p.pk for p in periods if p.fiscal_year_id == budget.fiscal_year_id]
+            cells = ledger_cells(budget=budget, line_ids=line_ids, period_ids=period_ids)
+            found += sum((cell.available for cell in cells.values()), money(0))
+        return found
+
+    def _against_lines(self, rows: list[Row], outside: list[Row]) -> list[Row]:
+        """The rows with the spend that counts against a budget line as their actual, then the row
+        of spend outside any budget line: together, every dollar of spend once."""
+        outside_of = {row.key: row.measures["spend"] for row in outside}
+        lines = [
+            Row(row.key, row.label, {**row.measures, "spend": row.measures["spend"] - outside_of.get(row.key, 0)})
+            for row in rows
+        ]
+        spent = sum(outside_of.values(), money(0))
+        if spent:
+            lines.append(Row(OUTSIDE, OUTSIDE_LABEL, {**empty_measures(), "spend": spent}))
+        return with_kpis(lines, BUDGET_KPIS, CATALOGUE)
+
     def _money_panel(self, panel_id: str, rows: list[Row], first: str, help_more: str = "") -> Panel:
         """Budget, allocated, committed and actual per row (month or team), with variance and
         utilisation, and their total."""
@@ -98,12 +164,16 @@ class FinanceBoard(Board):
             "Committed": [r.measures["committed"] for r in rows],
             "Actual": [r.measures["spend"] for r in rows],
         }
+        shown = formatted(data, formats)
+        for index, row in enumerate(rows):
+            if row.key == OUTSIDE:  # to the campaigns behind it, in budget vs actual
+                shown[index][0] = link(f"{reverse('budgets:bva')}?group_by=campaign", row.label)
         return Panel(
             id=panel_id,
             title=f"Budget, allocated, committed and actual by {first.lower()}",
             header=header,
             rows=data,
-            display_rows=formatted(data, formats),
+            display_rows=shown,
             help=(
                 f"{CATALOGUE['variance_to_budget'].description}; {CATALOGUE['budget_utilisation'].description}. "
                 "Spend is the actual (spend entries); committed = open purchase orders not yet invoiced; "
@@ -115,10 +185,13 @@ class FinanceBoard(Board):
         )
 
     def by_month_panel(self) -> Panel:
-        return self._money_panel("by-month", self.by_month, "Month")
+        rows = self._against_lines(self.by_month, self.outside_by_month)
+        return self._money_panel("by-month", rows, "Month", f" {OUTSIDE_HELP}")
 
     def by_team_panel(self) -> Panel:
-        return self._money_panel("by-team", self.by_team, "Team", " Lines without a team are under (none).")
+        rows = self._against_lines(self.by_team, self._outside("team"))
+        help_more = f" Lines without a team are under (none); a campaign's spend is under its team. {OUTSIDE_HELP}"
+        return self._money_panel("by-team", rows, "Team", help_more)
 
     @cached_property
     def year_pacing(self) -> YearPacing:
@@ -229,6 +302,12 @@ class FinanceBoard(Board):
         return [
             Tile("Budget", f"{money_text(t.measures['budget'])} {c}", CATALOGUE["budget"].description),
             Tile("Actual", f"{money_text(t.measures['spend'])} {c}", CATALOGUE["spend"].description),
+            Tile("Outside any budget line", f"{money_text(self.outside_spend)} {c}", OUTSIDE_HELP),
+            Tile(
+                "Available",
+                f"{money_text(self.available)} {c}" if self.available is not None else kpis.NO_VALUE,
+                AVAILABLE_HELP,
+            ),
             Tile(
                 "Variance",
                 f"{money_text(t.values['variance_to_budget'])} {c}",
