@@ -59,10 +59,27 @@ TEMPLATES = [
     (
         "Budget transfer",
         "budget_transfer",
-        "Finance approves both sides of the move, by two different people.",
+        "Finance approves both sides of the move, by two different people; when finance asked and too few "
+        "finance users are left to decide, the CMO decides a side.",
         [
-            _step("Finance approval — source line", 1, "approval", "role", Role.FINANCE, sla_days=2),
-            _step("Finance approval — destination line", 1, "approval", "role", Role.FINANCE, sla_days=2),
+            _step(
+                "Finance approval — source line",
+                1,
+                "approval",
+                "role",
+                Role.FINANCE,
+                sla_days=2,
+                fallback_role=Role.CMO,
+            ),
+            _step(
+                "Finance approval — destination line",
+                1,
+                "approval",
+                "role",
+                Role.FINANCE,
+                sla_days=2,
+                fallback_role=Role.CMO,
+            ),
         ],
     ),
     (

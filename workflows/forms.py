@@ -120,6 +120,12 @@ class StepForm(forms.Form):
     escalate_after_reminders = forms.IntegerField(
         min_value=1, required=False, label="Escalate after N reminders", help_text="Blank: never escalate."
     )
+    fallback_role = forms.ChoiceField(
+        choices=[("", "— none: refuse such requests —"), *Role.choices],
+        required=False,
+        label="Fallback approver",
+        help_text="Who also decides an approval when separation of duties leaves too few people (e.g. the CMO).",
+    )
 
     def __init__(self, *args, subject_type=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,6 +143,8 @@ class StepForm(forms.Form):
             data["user"] = None
         if not data.get("condition_attribute"):
             data["condition_operator"] = data["condition_value"] = ""
+        if data.get("kind") != StepKind.APPROVAL:
+            data["fallback_role"] = ""
         return data
 
 

@@ -99,6 +99,15 @@ class TemplateStep(models.Model):
     escalate_after_reminders = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="After this many daily reminders, the subject team's lead is added."
     )
+    # Separation of duties can leave an approval with no one to decide it (the requester is one of
+    # only two finance users, and both finance steps of a stage need different people): the step
+    # then also goes to this role. Without it, such a request is refused when it is made.
+    fallback_role = models.CharField(
+        max_length=20,
+        choices=Role.choices,
+        blank=True,
+        help_text="When too few people may decide this approval (the requester cannot), it also goes to this role.",
+    )
 
     class Meta:
         ordering = ["template", "position"]

@@ -14,6 +14,7 @@ from workflows.models import (
     AssigneeType,
     ConditionOperator,
     Delegation,
+    StageRule,
     StepAssignment,
     StepKind,
     StepStatus,
@@ -69,6 +70,85 @@ def route(step: TemplateStep, *, team_id, exclude_user_id=None) -> list:
     if step.kind == StepKind.APPROVAL and exclude_user_id is not None:
         users = users.exclude(pk=exclude_user_id)
     return list(users.distinct().order_by("username"))
+
+
+def _role_users(role: str, *, exclude_user_id=None) -> list:
+    users = get_user_model().objects.filter(is_active=True, groups__name=role)
+    if exclude_user_id is not None:
+        users = users.exclude(pk=exclude_user_id)
+    return list(users.distinct().order_by("username"))
+
+
+def _distinct_deciders(steps, assignees) -> bool:
+    """Can each step get its own decider from its assignees (no one deciding two)? Kuhn's augmenting
+    paths over a handful of steps and people."""
+    owner: dict = {}
+
+    def claim(step, seen) -> bool:
+        for user in assignees[step.pk]:
+            if user.pk in seen:
+                continue
+            seen.add(user.pk)
+            if user.pk not in owner or claim(owner[user.pk], seen):
+                owner[user.pk] = step
+                return True
+        return False
+
+    return all(claim(step, set()) for step in steps)
+
+
+def _undecidable(steps, assignees) -> str | None:
+    """Why a stage's approvals cannot all be decided by the people they go to, or None."""
+    approvals = [s for s in steps if s.kind == StepKind.APPROVAL]
+    if not approvals:
+        return None
+    names = " and ".join(f"“{s.name}”" for s in approvals)
+    if approvals[0].stage_rule == StageRule.ANY:
+        if any(assignees[s.pk] for s in approvals):
+            return None
+        return f"{names}: no one but the requester may decide"
+    if _distinct_deciders(approvals, assignees):
+        return None
+    people = sorted({u.username for s in approvals for u in assignees[s.pk]})
+    held = f"only {', '.join(people)} may decide" if people else "no one but the requester may decide"
+    return f"{names} need {len(approvals)} different approvers other than the requester, and {held}"
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Who each step of a stage goes to, and why the stage cannot be decided (None when it can)."""
+
+    assignees: dict  # template step id → users
+    problem: str | None
+
+
+def staff_stage(steps, *, team_id, requester_id) -> Staffing:
+    """Route a stage's steps (``route``); when separation of duties leaves its approvals without
+    enough different deciders — the requester never decides, and no one decides two approvals of
+    one stage — the steps with a ``fallback_role`` also go to that role. ``problem`` says why the
+    stage still cannot be decided, but only when the requester is the cause: too few people holding
+    a step's role at all is a set-up gap an ops admin fixes by reassigning, as before."""
+    steps = list(steps)
+    assignees = {s.pk: route(s, team_id=team_id, exclude_user_id=requester_id) for s in steps}
+    problem = _undecidable(steps, assignees)
+    if problem is None:
+        return Staffing(assignees, None)
+    widened = dict(assignees)
+    for s in steps:
+        if s.kind == StepKind.APPROVAL and s.fallback_role:
+            extra = [u for u in _role_users(s.fallback_role, exclude_user_id=requester_id) if u not in widened[s.pk]]
+            widened[s.pk] = [*widened[s.pk], *extra]
+    problem = _undecidable(steps, widened)
+    if problem is not None:
+        # Would the stage be decidable if the requester could decide? If not, too few people hold
+        # its roles at all: a set-up gap, not the requester's doing (an ops admin reassigns).
+        everyone = {s.pk: route(s, team_id=team_id) for s in steps}
+        for s in steps:
+            if s.kind == StepKind.APPROVAL and s.fallback_role:
+                everyone[s.pk] = [*everyone[s.pk], *_role_users(s.fallback_role)]
+        if _undecidable(steps, everyone) is not None:
+            problem = None
+    return Staffing(widened, problem)
 
 
 @dataclass(frozen=True)

@@ -324,3 +324,47 @@ def test_the_phasing_page_shows_transfer_entries_with_and_without_an_author(
     history = response.content.decode().split('id="phasing-history"')[1]
     assert (finance.get_full_name() or finance.username) in history
     assert "Legacy transfer" in history
+
+
+# --- a request no one may decide never waits for good (issue 19, 3b) ---------------------------
+
+
+def _two_finance_steps(ops_admin, fallback_role=""):
+    """The demo's "Budget transfer": both sides approved by finance, by two different people."""
+    return workflow_services.template_create(
+        actor=ops_admin,
+        name="Budget transfer",
+        subject_type="budget_transfer",
+        steps=[
+            step("Finance approval — source line", stage=1, role=Role.FINANCE, fallback_role=fallback_role),
+            step("Finance approval — destination line", stage=1, role=Role.FINANCE, fallback_role=fallback_role),
+        ],
+    )
+
+
+def test_finance_asking_with_only_two_finance_users_goes_to_the_fallback_approver(
+    ops_admin, finance, second_finance, cmo, team_line, events_line, month
+):
+    _two_finance_steps(ops_admin, fallback_role=Role.CMO)
+    transfer = _move(finance, team_line, events_line, month, "1000")
+    # The requester is one of the two finance users: the other and the CMO share the two steps.
+    assert my_tasks(finance).count() == 0
+    workflow_services.task_act(actor=second_finance, task=my_tasks(second_finance).first(), action="approve")
+    workflow_services.task_act(actor=cmo, task=my_tasks(cmo).get(), action="approve")
+    transfer.refresh_from_db()
+    assert transfer.status == RequestStatus.APPROVED
+    assert set(BudgetEntry.objects.filter(transfer=transfer).values_list("created_by", flat=True)) == {cmo.pk}
+
+
+def test_finance_asking_with_only_two_finance_users_and_no_fallback_is_refused_when_made(
+    ops_admin, finance, second_finance, marketer, team_line, events_line, month
+):
+    _two_finance_steps(ops_admin)
+    with pytest.raises(ValidationError, match="No one may decide this budget transfer") as refused:
+        _move(finance, team_line, events_line, month, "1000")
+    assert "need 2 different approvers other than the requester, and only fiona-finance may decide" in str(
+        refused.value
+    )
+    assert not Transfer.objects.exists()
+    # A marketer's request has both finance users to decide it.
+    assert _move(marketer, team_line, events_line, month, "1000").status == RequestStatus.PENDING

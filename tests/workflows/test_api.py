@@ -120,6 +120,7 @@ def test_every_role_reads_templates(api_as, template, role):
         "condition_operator": "gte",
         "condition_value": "50000",
         "escalate_after_reminders": None,
+        "fallback_role": "",
     }
 
 
@@ -514,7 +515,7 @@ def test_a_second_approval_is_a_conflict(api_as, start_request, lead):
     assert AuditEvent.objects.filter(action="step.approve").count() == 1
 
 
-def test_the_requester_may_not_approve_their_own_request(api_as, team, template, lead):
+def test_the_requester_may_not_approve_their_own_request(api_as, team, template, lead, finance):
     requester = UserFactory(username="fin-marketer", roles=[Role.MARKETER, Role.FINANCE], teams=[team])
     instance = instance_of(subjects.request_create(actor=requester, template=template, title="Own", team=team))
     services.task_act(actor=lead, task=task_of(lead), action="approve")

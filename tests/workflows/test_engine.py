@@ -106,7 +106,7 @@ def test_only_the_requester_resubmits(start_request, lead, finance):
         services.instance_resubmit(actor=lead, instance=instance)
 
 
-def test_requester_never_approves_their_own_request_even_with_the_role(team, template, lead):
+def test_requester_never_approves_their_own_request_even_with_the_role(team, template, lead, finance):
     requester = UserFactory(username="fin-marketer", roles=[Role.MARKETER, Role.FINANCE], teams=[team])
     request = subjects.request_create(actor=requester, template=template, title="Own", team=team)
     instance = instance_of(request)
@@ -426,3 +426,81 @@ def test_overlapping_delegations_are_refused(lead, outsider, teammate):
     services.delegation_create(actor=lead, delegator=lead, delegate=outsider, starts_on=start, ends_on=start)
     with pytest.raises(ValidationError, match="already delegates"):
         services.delegation_create(actor=lead, delegator=lead, delegate=teammate, starts_on=start, ends_on=start)
+
+
+# --- a request no one may decide is routed or refused, never stuck (issue 19, 3b) -------------
+
+
+def _two_approvers(ops_admin, *, role=Role.FINANCE, fallback_role="", rule="all"):
+    return services.template_create(
+        actor=ops_admin,
+        name="Two approvers",
+        subject_type=subjects.GENERAL_REQUEST,
+        steps=[
+            step("First approval", stage=1, role=role, stage_rule=rule, fallback_role=fallback_role),
+            step("Second approval", stage=1, role=role, stage_rule=rule, fallback_role=fallback_role),
+        ],
+    )
+
+
+def _raise(template, actor, team):
+    return subjects.request_create(actor=actor, template=template, title="Booth", team=team)
+
+
+@pytest.fixture
+def finance_requester(team):
+    return UserFactory(username="frank-finance", roles=[Role.FINANCE, Role.MARKETER], teams=[team])
+
+
+def test_an_all_stage_that_separation_of_duties_leaves_short_is_refused_when_made(
+    ops_admin, finance_requester, finance, team
+):
+    template = _two_approvers(ops_admin)
+    with pytest.raises(ValidationError, match="No one may decide this general approval request") as refused:
+        _raise(template, finance_requester, team)
+    assert "“First approval” and “Second approval” need 2 different approvers" in str(refused.value)
+    assert "fallback approver" in str(refused.value)
+    assert not Request.objects.exists()
+
+
+def test_the_fallback_role_takes_the_steps_finance_cannot_staff(ops_admin, finance_requester, finance, cmo, team):
+    template = _two_approvers(ops_admin, fallback_role=Role.CMO)
+    instance = instance_of(_raise(template, finance_requester, team))
+    assert {t.name for t in my_tasks(cmo)} == {"First approval", "Second approval"}
+    services.task_act(actor=finance, task=my_tasks(finance).get(name="First approval"), action="approve")
+    with pytest.raises(ActionRefused, match="already decided another approval"):
+        services.task_act(actor=finance, task=my_tasks(finance).get(name="Second approval"), action="approve")
+    services.task_act(actor=cmo, task=my_tasks(cmo).get(name="Second approval"), action="approve")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.COMPLETED
+
+
+def test_the_fallback_is_not_used_when_the_role_has_enough_people(
+    ops_admin, finance_requester, finance, second_finance, cmo, team
+):
+    template = _two_approvers(ops_admin, fallback_role=Role.CMO)
+    _raise(template, finance_requester, team)
+    assert list(my_tasks(cmo)) == []
+    assert my_tasks(finance).count() == my_tasks(second_finance).count() == 2
+
+
+def test_an_any_stage_with_only_the_requester_is_refused(ops_admin, finance_requester, team):
+    template = _two_approvers(ops_admin, rule="any")
+    with pytest.raises(ValidationError, match="no one but the requester may decide"):
+        _raise(template, finance_requester, team)
+
+
+def test_a_role_no_one_holds_is_left_to_an_ops_admin_as_before(ops_admin, marketer, team):
+    template = _two_approvers(ops_admin, role=Role.CMO)  # no CMO user at all: not the requester's doing
+    instance = instance_of(_raise(template, marketer, team))
+    assert instance.status == InstanceStatus.RUNNING
+
+
+def test_a_fallback_role_is_for_approvals(ops_admin):
+    with pytest.raises(ValidationError, match="a fallback approver applies to approvals, not tasks"):
+        services.template_create(
+            actor=ops_admin,
+            name="Task with fallback",
+            subject_type=subjects.GENERAL_REQUEST,
+            steps=[step("Do it", stage=1, kind="task", assignee_type="role", role=Role.FINANCE, fallback_role="cmo")],
+        )

@@ -127,8 +127,8 @@ def test_teammate_sees_the_task_and_why_they_cannot_act(client, start_request, t
     assert b"This step is not assigned to you." in response.content
 
 
-def test_requester_sees_why_they_cannot_approve(client, team, template, marketer):
-    team.memberships.filter(user=marketer).update(is_lead=True)
+def test_requester_sees_why_they_cannot_approve(client, team, template, marketer, lead):
+    team.memberships.filter(user=marketer).update(is_lead=True)  # a second lead: the other decides
     subjects.request_create(actor=marketer, template=template, title="Own", team=team)
     lead_step = lead_task()
     lead_step.assignments.create(user=marketer)
@@ -716,3 +716,23 @@ def test_a_delegate_from_another_team_can_open_and_act_on_the_delegated_task(cli
     response = client.post(url("task-detail", lead_task().pk), {"action": "approve", "comment": "For Lena"})
     assert response.status_code == 302
     assert (lead_task().status, lead_task().decided_by) == (StepStatus.APPROVED, outsider)
+
+
+def test_the_template_says_who_decides_when_separation_of_duties_leaves_too_few(client, ops_admin, marketer):
+    client.force_login(ops_admin)
+    data = formset_data(
+        [
+            {"stage": 1, "name": "Source side", "role": Role.FINANCE, "fallback_role": Role.CMO},
+            {"stage": 1, "name": "Destination side", "role": Role.FINANCE},
+        ],
+        name="Two-sided sign-off",
+        description="",
+        subject_type="general_request",
+    )
+    assert client.post(url("template-create"), data).status_code == 302
+    template = WorkflowTemplate.objects.get(slug="two-sided-sign-off")
+    assert [s.fallback_role for s in template.steps.order_by("position")] == [Role.CMO, ""]
+    client.force_login(marketer)
+    page = client.get(url("template-detail", template.slug)).content.decode()
+    assert "it also goes to: CMO." in page
+    assert "is refused when it is made" in page

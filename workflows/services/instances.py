@@ -74,8 +74,27 @@ def instance_start(*, actor, subject, subject_type: str, template: WorkflowTempl
             after={"template": str(template), "context": instance.context},
         )
         _create_round(instance, round_number=1)
+        _refuse_undecidable(instance, round_number=1)
         _advance(instance, actor=actor)
     return instance
+
+
+def _refuse_undecidable(instance: WorkflowInstance, *, round_number: int) -> None:
+    """Refuse (roll back) a request no one may decide, rather than let it wait for good: a stage
+    whose approvals separation of duties leaves without enough different deciders, even with the
+    steps' fallback approvers (``selectors.staff_stage``)."""
+    stages: dict[int, list] = {}
+    pending = instance.steps.filter(round=round_number, status=StepStatus.PENDING).select_related("template_step")
+    for step in pending.order_by("stage", "position"):
+        stages.setdefault(step.stage, []).append(step.template_step)
+    for steps in stages.values():
+        staffing = selectors.staff_stage(steps, team_id=instance.team_id, requester_id=instance.started_by_id)
+        if staffing.problem:
+            raise ValidationError(
+                f"No one may decide this {registry.get(instance.subject_type).label.lower()}: {staffing.problem}. "
+                f"Ask someone else to make the request, or an ops admin to give the step a fallback approver "
+                f"in “{instance.template.name}”."
+            )
 
 
 def _create_round(instance: WorkflowInstance, *, round_number: int, from_stage: int = 1) -> None:
@@ -116,9 +135,13 @@ def _advance(instance: WorkflowInstance, *, actor) -> None:
     WorkflowInstance.objects.filter(pk=instance.pk).update(current_stage=first.stage)
     instance.current_stage = first.stage
     now = timezone.now()
-    for step in pending.filter(stage=first.stage).select_related("template_step"):
+    stage_steps = list(pending.filter(stage=first.stage).select_related("template_step"))
+    staffing = selectors.staff_stage(
+        [step.template_step for step in stage_steps], team_id=instance.team_id, requester_id=instance.started_by_id
+    )
+    for step in stage_steps:
         step_transition(step, "activate", activated_at=now, due_at=add_business_days(now, step.template_step.sla_days))
-        users = selectors.route(step.template_step, team_id=instance.team_id, exclude_user_id=instance.started_by_id)
+        users = staffing.assignees[step.template_step_id]
         StepAssignment.objects.bulk_create([StepAssignment(task=step, user=user) for user in users])
         audit(
             actor=actor,
@@ -237,7 +260,9 @@ def instance_resubmit(*, actor, instance: WorkflowInstance, comment: str = "") -
             obj=instance,
             after={"comment": comment, "context": instance.context},
         )
-        _create_round(instance, round_number=_current_round(instance) + 1, from_stage=returned.stage if returned else 1)
+        round_number = _current_round(instance) + 1
+        _create_round(instance, round_number=round_number, from_stage=returned.stage if returned else 1)
+        _refuse_undecidable(instance, round_number=round_number)
         registry.fire(instance.subject_type, "resubmitted", instance, actor=actor)
         _advance(instance, actor=actor)
     return instance

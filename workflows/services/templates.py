@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from mops.roles import Role
 from mops.services import audit
 from workflows import registry
 from workflows.models import (
@@ -30,6 +31,7 @@ STEP_FIELDS = [
     "condition_operator",
     "condition_value",
     "escalate_after_reminders",
+    "fallback_role",
 ]
 
 
@@ -72,6 +74,11 @@ def _validate_steps(subject_type_key: str, steps: list[dict]) -> None:
             errors.append(f"{prefix}: choose the role it goes to.")
         if assignee_type == AssigneeType.USER and not step.get("user"):
             errors.append(f"{prefix}: choose the user it goes to.")
+        fallback = step.get("fallback_role") or ""
+        if fallback and fallback not in Role.values:
+            errors.append(f"{prefix}: the fallback approver must be one of the roles.")
+        elif fallback and kind != StepKind.APPROVAL:
+            errors.append(f"{prefix}: a fallback approver applies to approvals, not tasks.")
         attribute_name = step.get("condition_attribute") or ""
         if attribute_name:
             attribute = subject_type.attribute(attribute_name)
