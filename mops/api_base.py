@@ -41,7 +41,16 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError({"currency": [str(exc)]})
     elif isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ParseError(_parse_error_text(str(exc.detail)))
     return drf_exception_handler(exc, context)
+
+
+def _parse_error_text(detail: str) -> str:
+    """DRF's "JSON parse error - Expecting value: line 1 column 2 (char 1)" as a sentence."""
+    if detail.startswith("JSON parse error - "):
+        return f"The request body is not valid JSON: {detail.removeprefix('JSON parse error - ')}."
+    return detail if detail.endswith(".") else f"{detail}."
 
 
 class Policy(permissions.BasePermission):

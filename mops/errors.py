@@ -44,4 +44,6 @@ def server_error(request, template_name="500.html"):
     ``process_exception`` would never see — and it still logs the exception with its traceback."""
     if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable(request)
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Server error: the request failed on our side and was logged."}, status=500)
     return defaults.server_error(request, template_name)

@@ -68,6 +68,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the whole request counts against its time budget (REQUEST_TIME_BUDGET_SECONDS).
+    "mops.middleware.RequestTimeBudgetMiddleware",
+    # Second: whatever answers an error under /api/ (a middleware, a plain view), the client gets JSON.
+    "mops.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "mops.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,6 +202,11 @@ MONEY_DECIMAL_PLACES = 2
 MONEY_MAX = "999999999999.99"
 MONEY_SUM_MAX_DIGITS = 30
 MOPS_VERSION = __import__("mops").__version__
+# A web request running longer than this (seconds) is stopped and answered 503 with Retry-After
+# (JSON under /api/): mops.middleware.RequestTimeBudgetMiddleware. Keep it below gunicorn's
+# ``timeout`` (gunicorn.conf.py, GUNICORN_TIMEOUT, 60 s), which kills the worker and answers its own
+# HTML 500; a worker refuses to start otherwise. 0 turns the budget off.
+REQUEST_TIME_BUDGET_SECONDS = env_int("REQUEST_TIME_BUDGET_SECONDS", 30, min_value=0, max_value=3600)
 # The largest spreadsheet or ad-platform export an import accepts (bytes).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, min_value=1)
 # A workbook is read by its real cells, never by the size its sheet declares: a cell past these rows

@@ -53,6 +53,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Every handler answers JSON under /api/ (and mops.middleware.ApiJsonErrorsMiddleware catches the rest).
+handler400 = "mops.views.bad_request"
 handler404 = "mops.views.not_found"
 handler403 = "mops.views.forbidden"
 handler500 = "mops.errors.server_error"  # a lost database is a 503 (try again), not a 500

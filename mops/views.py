@@ -1,14 +1,23 @@
 """Core pages: home (sends each role to its landing page), health, teams, FX rates, ops admin."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    DisallowedHost,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -156,6 +165,30 @@ def ops_home(request):
 
 def _wants_json(request):
     return request.path_info.startswith("/api/")
+
+
+def _bad_request_reason(exception) -> str:
+    """What was wrong with a request Django refused before any view ran, naming the limit."""
+    if isinstance(exception, DisallowedHost):
+        return "The Host header names a host this server does not answer to (ALLOWED_HOSTS)."
+    if isinstance(exception, RequestDataTooBig):
+        return (
+            f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+            "(DATA_UPLOAD_MAX_MEMORY_SIZE); send fewer rows at once, or upload a file to the imports."
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        return f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, the limit."
+    if isinstance(exception, TooManyFilesSent):
+        return f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files, the limit."
+    return "The request could not be read."
+
+
+def bad_request(request, exception=None):
+    """``handler400``: a request refused before any view (a bad Host, a body past the size limit,
+    too many fields, an unreadable multipart body): JSON naming the reason under /api/."""
+    if _wants_json(request):
+        return JsonResponse({"detail": _bad_request_reason(exception)}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request, exception=None):
