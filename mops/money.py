@@ -46,9 +46,10 @@ class MoneyFormField(forms.DecimalField):
     """A money amount typed into a form: the project's precision, and any amount past the bound —
     NaN, Infinity and 1e308 included — refused with the one message that names the limit (Django's
     own field says "Enter a number." or adds a digit count). ModelForms take it through
-    ``Meta.field_classes``; the message names the field by its label."""
+    ``Meta.field_classes``; the message names the field by ``what`` or else its label."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, what: str | None = None, **kwargs):
+        self.what = what
         kwargs.setdefault("max_digits", settings.MONEY_MAX_DIGITS)
         kwargs.setdefault("decimal_places", settings.MONEY_DECIMAL_PLACES)
         kwargs.setdefault("max_value", MONEY_MAX)  # also the input's max attribute
@@ -56,7 +57,7 @@ class MoneyFormField(forms.DecimalField):
         super().__init__(**kwargs)
 
     def _refuse(self):
-        raise ValidationError(money_bound_message(str(self.label or "An amount")), code="money_bound")
+        raise ValidationError(money_bound_message(str(self.what or self.label or "An amount")), code="money_bound")
 
     def validate(self, value):
         if value not in self.empty_values and not value.is_finite():

@@ -1,4 +1,8 @@
+from collections.abc import Mapping
+from decimal import Decimal, DecimalException
+
 import rules
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -6,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from mops.api_base import Policy
+from mops.money import check_money_bound
 from planning import permissions as policy
 from planning import services
-from planning.kpis import Kpi
+from planning.kpis import MONEY_KPIS, Kpi
 from planning.models import Channel, FiscalYear, KpiTarget, Objective, Period, Region, Segment
 
 
@@ -172,6 +177,26 @@ class TargetsRequestSerializer(serializers.Serializer):
         child=serializers.DecimalField(max_digits=20, decimal_places=4, min_value=0, allow_null=True),
         help_text='Month start date → target, e.g. {"2026-01-01": "1500", "2026-02-01": null}; null removes.',
     )
+
+    def to_internal_value(self, data):
+        # A money KPI's targets obey the money bound, with its message: checked before the decimal
+        # field, which would call NaN "not a valid number" and 1e308 too many digits.
+        if isinstance(data, Mapping) and data.get("kpi") in MONEY_KPIS and isinstance(data.get("values"), Mapping):
+            errors = []
+            for month, value in data["values"].items():
+                if value is None:
+                    continue  # removes the month's target
+                try:
+                    number = Decimal(str(value).strip())
+                except DecimalException:
+                    continue  # not a number: the field's own message
+                try:
+                    check_money_bound(number, what=f"The target for {month}")
+                except DjangoValidationError as exc:
+                    errors.extend(exc.messages)
+            if errors:
+                raise serializers.ValidationError({"values": errors})
+        return super().to_internal_value(data)
 
 
 class ObjectiveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from mops.forms import CrispyFormMixin
-from planning.kpis import Kpi
+from mops.money import MoneyFormField
+from planning.kpis import MONEY_KPIS, Kpi
 from planning.models import Channel, Objective, Region, Segment
 
 
@@ -66,9 +67,14 @@ class TargetsForm(CrispyFormMixin, forms.Form):
     def __init__(self, *args, periods, **kwargs):
         super().__init__(*args, **kwargs)
         self.periods = list(periods)
+        # Targets of a money KPI obey the money bound, with its message (NaN, Infinity and 1e308 too).
+        money = self.is_bound and self.data.get("kpi") in MONEY_KPIS
         for period in self.periods:
-            self.fields[f"m{period.pk}"] = forms.DecimalField(
-                label=f"{period.start_date:%b %Y}", required=False, min_value=0, max_digits=20, decimal_places=4
+            options = {"label": f"{period.start_date:%b %Y}", "required": False, "min_value": 0}
+            self.fields[f"m{period.pk}"] = (
+                MoneyFormField(what="The target", max_digits=20, decimal_places=4, **options)
+                if money
+                else forms.DecimalField(max_digits=20, decimal_places=4, **options)
             )
 
     def values(self):

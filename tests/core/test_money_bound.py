@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from campaigns import fact_services, services
 from campaigns.models import Campaign, ResultFact, SpendEntry, Tactic
@@ -85,9 +87,13 @@ def campaign_post(campaign, **overrides) -> dict:
     }
 
 
-def _page(client, name, *args, data, query="", follow=False):
-    response = client.post(reverse(f"campaigns:{name}", args=args) + query, data, follow=follow)
+def _post(client, url, data, follow=False):
+    response = client.post(url, data, follow=follow)
     return response.status_code, response.content.decode()
+
+
+def _page(client, name, *args, data, query="", follow=False):
+    return _post(client, reverse(f"campaigns:{name}", args=args) + query, data, follow=follow)
 
 
 def _api(api, method, url, body):
@@ -220,12 +226,23 @@ WRITE_PATHS = {
     "service: tactic_create": lambda c, v: _service(
         lambda: services.tactic_create(actor=c.user, campaign=c.campaign, name="Retargeting", planned_cost=Decimal(v))
     ),
+    "form: spend target": lambda c, v: _post(
+        c.admin_client,
+        reverse("planning:objective-detail", args=[c.objective.pk]),
+        {"kpi": "spend", f"m{c.january.pk}": v},
+    ),
+    "api: revenue target": lambda c, v: _api(
+        c.admin_api,
+        "post",
+        f"/api/v1/objectives/{c.objective.pk}/targets/",
+        {"kpi": "revenue", "values": {"2026-01-01": v}},
+    ),
     "service: spend target": lambda c, v: _service(
         lambda: planning_services.targets_set(
             actor=c.ops_admin,
             objective=c.objective,
             kpi=Kpi.SPEND,
-            values={Period.objects.get(start_date=D(2026, 1, 1)): Decimal(v)},
+            values={c.january: Decimal(v)},
         )
     ),
 }
@@ -237,19 +254,27 @@ class Context:
 
 
 @pytest.fixture
-def ctx(client, api_as, marketer, ops_admin, campaign, entry):
+def ctx(client, marketer, ops_admin, campaign, entry):
     client.force_login(marketer)
+    admin_client = Client()
+    admin_client.force_login(ops_admin)
+    api, admin_api = APIClient(), APIClient()
+    api.force_authenticate(user=marketer)
+    admin_api.force_authenticate(user=ops_admin)
     objective = planning_services.objective_create(
         actor=ops_admin, fiscal_year=planning_services.fiscal_year_ensure(year=2026), name="Grow pipeline"
     )
     return Context(
         client=client,
-        api=api_as(marketer),
+        api=api,
+        admin_client=admin_client,
+        admin_api=admin_api,
         user=marketer,
         ops_admin=ops_admin,
         campaign=campaign,
         entry=entry,
         objective=objective,
+        january=Period.objects.get(start_date=D(2026, 1, 1)),
     )
 
 
