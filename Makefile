@@ -24,7 +24,8 @@ test: setup chromium axe
 
 # The tests whose outcome depends on the date (the demo, dashboards, closing periods, forecasts, SLAs,
 # the weekly report), run again by test-dates as if today were the last day of a fiscal year and the
-# first of the next (a July year): pytest --today=YYYY-MM-DD travels for the whole session (tests/today.py).
+# first of the next: pytest --today=YYYY-MM-DD travels for the whole session (tests/today.py). The demo's
+# tests follow FISCAL_YEAR_START_MONTH (a July year here); the others set the year they are written for.
 DATE_TESTS := tests/core/test_seed_demo.py tests/planning/test_periods.py tests/budgets/test_engine.py \
 	tests/metrics/test_forecast.py tests/metrics/test_cmo_dashboard.py tests/metrics/test_role_dashboards.py \
 	tests/metrics/test_weekly_report.py tests/workflows/test_sla.py

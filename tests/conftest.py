@@ -16,6 +16,15 @@ from tests.needs import needs_postgresql  # noqa: F401 — a fixture for every t
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config):
+    """The tests are written for a fiscal year that starts in January (FY2026 is 2026) and set another
+    start themselves where it matters (``settings.FISCAL_YEAR_START_MONTH = 7``), so the suite passes
+    whatever FISCAL_YEAR_START_MONTH the environment gives. The demo works with any start: its tests
+    follow the environment's (``mops.settings.FISCAL_YEAR_START_MONTH``, see tests/core/test_seed_demo.py),
+    which is how ``make test-dates`` runs them with a July year."""
+    settings.FISCAL_YEAR_START_MONTH = 1
+
+
 def pytest_sessionstart(session):
     """Drop test databases left by earlier runs that died or could not drop theirs (a thread still
     held a connection at teardown). Each run's database is named after its process id

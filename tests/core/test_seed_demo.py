@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from mops import settings as project_settings
 from mops.models import AuditEvent, FxRate, Membership, Team
 from planning.models import Channel, FiscalYear
 
@@ -30,8 +31,10 @@ def _authenticate(username, password):
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
-    """The demo seeded once for the module; what the command printed."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    """The demo seeded once for the module, with the fiscal year the environment sets (the suite pins
+    January, tests/conftest.py); what the command printed."""
+    fiscal_start = override_settings(FISCAL_YEAR_START_MONTH=project_settings.FISCAL_YEAR_START_MONTH)
+    with django_db_blocker.unblock(), fiscal_start, transaction.atomic():
         out = io.StringIO()
         call_command("seed_demo", stdout=out)
         yield out.getvalue()
