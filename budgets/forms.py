@@ -1,6 +1,8 @@
 """Forms of finance's budget pages: budget versions, lines, the phasing grid, the phasing file and
 commitments. They parse input only; the services validate and write."""
 
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.conf import settings
 
@@ -67,6 +69,28 @@ class PhasingForm(CrispyFormMixin, forms.Form):
     @staticmethod
     def key(period) -> str:
         return f"m{period.pk}"
+
+    def clean(self):
+        """A closed month is shown, not sent; a different amount sent for it anyway (a forged post, a
+        page opened before finance closed the month) is refused with what was refused, not dropped."""
+        cleaned = super().clean()
+        for period in self.periods:
+            key = self.key(period)
+            if not period.is_closed or key not in self.data:
+                continue
+            shown = self.get_initial_for_field(self.fields[key], key)
+            sent = self.data.get(key)
+            try:
+                differs = Decimal(str(sent).replace(",", "").strip() or "0") != Decimal(str(shown or 0))
+            except InvalidOperation:
+                differs = True
+            if differs:
+                self.add_error(
+                    None,
+                    f"{period} is closed by finance: its budget stays {Decimal(str(shown or 0)):,.2f}; "
+                    f"the amount sent for it ({sent}) was refused.",
+                )
+        return cleaned
 
     def amounts(self) -> dict:
         """The open months' amounts (closed months are shown, not sent)."""

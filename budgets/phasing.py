@@ -18,7 +18,7 @@ from django.utils import timezone
 from budgets import selectors, services
 from budgets.models import Budget, BudgetEntry, BudgetLine
 from campaigns.models import SpendEntry
-from mops.money import CENT, money
+from mops.money import CENT, check_money_bound, money
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES)
@@ -280,9 +280,7 @@ def phasing_upload(*, actor, budget: Budget, rows: list[list]) -> UploadResult:
     for month in header[3:]:
         if month not in by_month:
             errors.append(f"Row 1: {month or 'an empty column'} is not a month of {budget.fiscal_year} (YYYY-MM).")
-        columns.append(by_month.get(month))
-    if errors:
-        raise ValidationError({"file": errors})
+        columns.append(by_month.get(month))  # an unknown column is reported and its cells left alone
     lines = {line.code: (line, depth) for line, depth in ordered_lines(budget)}
     current = selectors.budget_cells([line.pk for line, _ in lines.values()])
     wanted: dict[int, dict] = {}
@@ -299,20 +297,35 @@ def phasing_upload(*, actor, budget: Budget, rows: list[list]) -> UploadResult:
         line, _ = lines[code]
         values = list(row[3:]) + [None] * (len(columns) - len(row[3:]))
         for period, value in zip(columns, values, strict=False):
+            if period is None:
+                continue
+            where = f"Row {number}, {period.start_date:%Y-%m}"
             try:
                 amount = _amount(value)
             except (InvalidOperation, ValueError):
-                errors.append(f"Row {number}, {period.start_date:%Y-%m}: “{value}” is not an amount.")
+                errors.append(f"{where}: “{value}” is not an amount.")
                 continue
             if amount < 0:
-                errors.append(f"Row {number}, {period.start_date:%Y-%m}: the amount must be zero or more.")
+                errors.append(f"{where}: the amount must be zero or more.")
+                continue
+            try:
+                check_money_bound(amount, what=f"{where}: the amount")
+            except ValidationError as error:
+                errors += error.messages
+                continue
+            was = current.get((line.pk, period.pk), ZERO)
+            if amount != was and period.is_closed:
+                errors.append(
+                    f"{where}: {period} is closed by finance, so its budget stays {was:,.2f} "
+                    f"(the file has {amount:,.2f})."
+                )
                 continue
             if amount != current.get((line.pk, period.pk), ZERO):
                 wanted.setdefault(line.pk, {"row": number, "line": line, "up": {}, "down": {}})
                 side = "up" if amount > current.get((line.pk, period.pk), ZERO) else "down"
                 wanted[line.pk][side][period] = amount
-    if errors:
-        raise ValidationError({"file": errors})
+    # No early return on the errors so far: the changes that did parse still go through the
+    # hierarchy checks below, so the file's every error is named in one pass (then rolled back).
     depth = {line.pk: d for line, d in lines.values()}
     result = UploadResult()
     with transaction.atomic():

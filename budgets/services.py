@@ -4,6 +4,7 @@ edited in place: phasing, transfers and carry-forwards append signed ledger entr
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -34,7 +35,7 @@ from budgets.permissions import (
 )
 from campaigns.permissions import can_edit_campaign
 from mops.errors import Conflict
-from mops.money import money
+from mops.money import check_money_bound, money
 from mops.selectors import FxRateMissing, fx_rate_on
 from mops.services import audit, snapshot
 from planning.selectors import assert_open
@@ -54,6 +55,15 @@ def _rate(currency: str, on, field_name: str) -> Decimal:
         raise ValidationError({field_name: [str(exc)]}) from None
 
 
+def _bound_errors(amount, what: str) -> list[str]:
+    """The money bound's message for ``amount`` (it names the limit), or nothing."""
+    try:
+        check_money_bound(amount, what=what)
+    except ValidationError as error:
+        return error.messages
+    return []
+
+
 def _lock_budget(budget_id) -> Budget:
     # Every movement of a budget's money takes this row lock first: hierarchy limits and
     # availability are checked against a ledger nobody else is changing at the same moment.
@@ -66,6 +76,7 @@ def _lock_budget(budget_id) -> Budget:
 def budget_create(*, actor, fiscal_year, name: str, target=ZERO, kind=BudgetKind.APPROVED) -> Budget:
     """A new version of the year's budget; it becomes the current one (earlier versions stay)."""
     _require_finance(actor)
+    check_money_bound(target, what="The target", field="target")
     with transaction.atomic():
         version = (Budget.objects.filter(fiscal_year=fiscal_year).aggregate(v=Max("version"))["v"] or 0) + 1
         Budget.objects.filter(fiscal_year=fiscal_year, is_current=True).update(is_current=False)
@@ -109,16 +120,20 @@ def phasing_set(*, actor, line: BudgetLine, amounts: dict, note: str = "") -> Ph
     up to more than a hard parent. A soft parent only warns.
     """
     _require_finance(actor)
-    errors = []
-    for period, amount in amounts.items():
+    errors = []  # every problem of the request at once, not the first one
+    for period, amount in sorted(amounts.items(), key=lambda item: item[0].start_date):
         if period.fiscal_year_id != line.budget.fiscal_year_id:
             errors.append(f"{period} is not in {line.budget.fiscal_year}.")
+        if period.is_closed:
+            errors.append(f"{period} is closed by finance: its budget cannot change.")
         if amount is None or amount < 0:
             errors.append(f"{period}: the amount must be zero or more.")
+        else:
+            errors += _bound_errors(amount, f"{period}: the amount")
     if errors:
         raise ValidationError({"amounts": errors})
     for period in amounts:
-        assert_open(period.start_date, field="amounts")
+        assert_open(period.start_date, field="amounts")  # closed meanwhile (the flag above was read earlier)
     result = PhasingResult()
     with transaction.atomic():
         _lock_budget(line.budget_id)
@@ -196,6 +211,10 @@ def allocation_request_create(
     errors += [
         f"{p} is not in {line.budget.fiscal_year}." for p in months if p.fiscal_year_id != line.budget.fiscal_year_id
     ]
+    for period, amount in months.items():
+        errors += _bound_errors(amount, f"{period}: the amount")
+    if not errors:
+        errors += _bound_errors(sum(months.values()), "The request's total")
     if errors:
         raise ValidationError({"months": errors})
     for period in months:
@@ -205,6 +224,15 @@ def allocation_request_create(
     team = campaign.team if campaign is not None else line.team
     if team is None:
         raise ValidationError({"line": ["This line has no team; ask for money for a campaign instead."]})
+    base_errors = [
+        message
+        for period, amount in months.items()
+        for message in _bound_errors(money(amount * rate), f"{period}: the amount in {settings.BASE_CURRENCY}")
+    ]
+    if not base_errors:
+        base_errors = _bound_errors(sum(money(a * rate) for a in months.values()), "The request's total")
+    if base_errors:
+        raise ValidationError({"months": base_errors})
     with transaction.atomic():
         request = AllocationRequest.objects.create(
             line=line,
@@ -301,8 +329,10 @@ def request_status_callback(status):
 def commitment_create(*, actor, line, vendor, reference, amount, currency, period, campaign=None) -> Commitment:
     """Record a purchase order against a line (and campaign): it holds money until invoiced."""
     _require_finance(actor)
+    check_money_bound(amount, what="The amount", field="amount")
     assert_open(period.start_date, field="period")
     rate = _rate(currency, timezone.localdate(), "currency")
+    check_money_bound(money(amount * rate), what=f"The amount in {settings.BASE_CURRENCY}", field="amount")
     commitment = Commitment(
         line=line,
         campaign=campaign,
@@ -411,7 +441,10 @@ def _transfer_request_start(
     fiscal_year_id = from_line.budget.fiscal_year_id
     if from_period.fiscal_year_id != fiscal_year_id or to_period.fiscal_year_id != fiscal_year_id:
         errors["to_period"] = [f"Both months must be in {from_line.budget.fiscal_year}."]
-    if amount is None or money(amount) <= 0:
+    bound = _bound_errors(amount, "The amount") if amount is not None else []
+    if bound:
+        errors["amount"] = bound
+    elif amount is None or money(amount) <= 0:
         errors["amount"] = ["The amount must be more than zero."]
     if not (reason or "").strip():
         errors["reason"] = ["Say why the money moves."]
@@ -591,8 +624,10 @@ def carry_forward(*, actor, line: BudgetLine, from_period, to_period, amount=Non
         raise ValidationError({"to_period": [f"Both months must be in {line.budget.fiscal_year}."]})
     if to_period.start_date <= from_period.start_date:
         raise ValidationError({"to_period": ["A carry-forward moves money to a later month."]})
-    if amount is not None and money(amount) <= 0:
-        raise ValidationError({"amount": ["The amount must be more than zero."]})
+    if amount is not None:
+        check_money_bound(amount, what="The amount", field="amount")
+        if money(amount) <= 0:
+            raise ValidationError({"amount": ["The amount must be more than zero."]})
     assert_open(from_period.start_date, field="from_period")
     assert_open(to_period.start_date, field="to_period")
     with transaction.atomic():

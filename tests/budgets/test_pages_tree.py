@@ -410,3 +410,119 @@ def test_commitment_errors_on_the_form(as_user, finance, team_line, month):
     response = client.post(reverse("budgets:commitments"), {**data, "currency": "USD"})
     assert response.status_code == 200 and response.context["form"].errors
     assert not Commitment.objects.exists()
+
+
+# --- every error in one pass; nothing refused in silence (issue 19, 3b) ------------------------
+
+
+def _close(period):
+    period.is_closed = True
+    period.save(update_fields=["is_closed"])
+
+
+def test_an_upload_names_closed_month_hierarchy_and_cell_errors_in_one_pass(
+    as_user, finance, budget, team_line, search_line, month
+):
+    client = as_user(finance)
+    rows = list(csv.reader(io.StringIO(_download(client, budget, "csv").decode())))
+    _close(month(1))
+    rows[1][3] = "100001.00"  # January of the parent: a closed month
+    rows[1][4] = "12,5x"  # February of the parent: not an amount
+    rows[2][5] = "150000.00"  # March of the sub-line: more than its hard parent's 100,000
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    entries = BudgetEntry.objects.count()
+    response = _upload(client, budget, "p.csv", out.getvalue().encode())
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors()
+    assert (
+        "Row 2, 2026-01: Jan 2026 is closed by finance, so its budget stays 100,000.00 (the file has 100,001.00)."
+        in errors
+    )
+    assert any(e.startswith("Row 2, 2026-02:") for e in errors)
+    assert any(e.startswith("Row 3:") and "the lines under North America" in e for e in errors), errors
+    assert BudgetEntry.objects.count() == entries
+
+
+def test_a_forged_amount_for_a_closed_month_is_refused_with_what_was_refused(as_user, finance, team_line, month):
+    _close(month(1))
+    data = {f"m{month(m).pk}": "100000" for m in range(1, 13)}
+    data[f"m{month(1).pk}"] = "5"  # the field is disabled on the page; a forged post sends it anyway
+    data[f"m{month(2).pk}"] = "90000"
+    entries = BudgetEntry.objects.count()
+    response = as_user(finance).post(reverse("budgets:phasing", args=[team_line.pk]), {**data, "save": "1"})
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Jan 2026 is closed by finance: its budget stays 100,000.00; the amount sent for it (5) was refused."
+    ]
+    assert BudgetEntry.objects.count() == entries  # February did not change either: nothing half-done
+
+
+def test_phasing_set_names_every_closed_month_and_bad_amount_at_once(finance, team_line, month):
+    from django.core.exceptions import ValidationError
+
+    _close(month(1))
+    _close(month(2))
+    with pytest.raises(ValidationError) as refused:
+        services.phasing_set(
+            actor=finance, line=team_line, amounts={month(1): D("1"), month(2): D("2"), month(3): D("-1")}
+        )
+    assert refused.value.messages == [
+        "Jan 2026 is closed by finance: its budget cannot change.",
+        "Feb 2026 is closed by finance: its budget cannot change.",
+        "Mar 2026: the amount must be zero or more.",
+    ]
+
+
+# --- one money bound on every budget write (issue 19, section 5) -------------------------------
+
+TOO_MUCH = D("1000000000000.00")  # a trillion: past MONEY_MAX
+
+
+def test_budget_writes_refuse_an_amount_past_the_money_bound_naming_the_limit(
+    finance, budget, team_line, search_line, month
+):
+    from django.core.exceptions import ValidationError
+
+    from mops.money import MONEY_MAX_TEXT
+
+    def refused(call, **kwargs):
+        with pytest.raises(ValidationError) as error:
+            call(actor=finance, **kwargs)
+        assert MONEY_MAX_TEXT in " ".join(error.value.messages), error.value.messages
+
+    refused(services.phasing_set, line=team_line, amounts={month(4): TOO_MUCH})
+    refused(services.budget_create, fiscal_year=budget.fiscal_year, name="Huge", target=TOO_MUCH)
+    refused(
+        services.commitment_create,
+        line=team_line,
+        vendor="Acme",
+        reference="PO-9",
+        amount=TOO_MUCH,
+        currency="USD",
+        period=month(4),
+    )
+    refused(
+        services.transfer_request_create,
+        from_line=team_line,
+        from_period=month(4),
+        to_line=search_line,
+        to_period=month(5),
+        amount=TOO_MUCH,
+        reason="Too much",
+    )
+    refused(services.carry_forward, line=team_line, from_period=month(4), to_period=month(5), amount=TOO_MUCH)
+    assert not Commitment.objects.exists()
+
+
+def test_an_upload_past_the_money_bound_names_the_row_and_the_limit(as_user, finance, budget, team_line):
+    from mops.money import MONEY_MAX_TEXT
+
+    client = as_user(finance)
+    rows = list(csv.reader(io.StringIO(_download(client, budget, "csv").decode())))
+    rows[1][6] = str(TOO_MUCH)
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    response = _upload(client, budget, "p.csv", out.getvalue().encode())
+    errors = response.context["form"].non_field_errors()
+    assert errors == [f"Row 2, 2026-04: the amount must be between -{MONEY_MAX_TEXT} and {MONEY_MAX_TEXT}."]

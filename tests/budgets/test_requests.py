@@ -259,3 +259,21 @@ def test_the_requester_deciding_on_the_page_gets_the_separation_of_duties_reason
     assert any("cannot approve its steps (separation of duties)" in m for m in shown), shown
     req.refresh_from_db()
     assert req.status == "pending"
+
+
+def test_an_allocation_request_past_the_money_bound_names_the_limit(marketer, campaign, search_line, month):
+    from django.core.exceptions import ValidationError
+
+    from mops.money import MONEY_MAX_TEXT
+
+    with pytest.raises(ValidationError) as refused:
+        services.allocation_request_create(
+            actor=marketer,
+            line=search_line,
+            campaign=campaign,
+            months={month(2): Decimal("1000000000000"), month(3): Decimal("10")},
+            currency="USD",
+            justification="Everything",
+        )
+    assert refused.value.messages == [f"Feb 2026: the amount must be between -{MONEY_MAX_TEXT} and {MONEY_MAX_TEXT}."]
+    assert not AllocationRequest.objects.exists()
