@@ -458,3 +458,11 @@ def test_after_seed_demo_the_kpi_apis_budget_is_budget_vs_actuals(client, cmo, d
         totals.allocated,
         totals.committed,
     )
+
+
+def test_a_scenario_takes_no_money_from_a_line_whose_own_budget_is_negative():
+    """A parent under-funding its sub-lines (soft) has a negative own budget: nothing to give."""
+    from metrics.scenario_transfers import _split
+
+    assert _split(D("10.00"), {"parent": D("-5.00"), "child": D("5.00")}) == {"parent": ZERO, "child": D("10.00")}
+    assert _split(D("0.03"), {"a": D("1"), "b": D("1"), "c": D("-1")}) == {"a": D("0.02"), "b": D("0.01"), "c": ZERO}
