@@ -417,7 +417,6 @@ def _xlsx_rows(path: Path, *, start: int = 1) -> Iterator[tuple[int, list]]:
     and rows the sheet skips are empty. Never the size the sheet declares (``<dimension>``), which
     openpyxl pads every row to (``A1:XFD1048576`` is 16,384 cells a row for a million rows). A cell
     past ``IMPORT_MAX_ROWS`` or ``IMPORT_MAX_COLUMNS`` raises ``LimitError`` as soon as it is read."""
-    from openpyxl import load_workbook
     from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
     from openpyxl.xml.functions import iterparse  # defusedxml's when installed, as openpyxl reads
 
@@ -425,14 +424,14 @@ def _xlsx_rows(path: Path, *, start: int = 1) -> Iterator[tuple[int, list]]:
     # A file object, not the path: openpyxl refuses paths without an .xlsx extension (uploads
     # are stored under any name).
     with open(path, "rb") as fh:
-        workbook = load_workbook(fh, read_only=True, data_only=True)
+        reader, sheet_path = _first_sheet(fh)
+        workbook = reader.wb
         try:
-            sheet = workbook.active or workbook.worksheets[0]
-            with sheet._get_source() as source:
+            with reader.archive.open(sheet_path) as source:
                 # openpyxl's own reading of a cell (shared strings, dates by number format …).
                 cells = WorkSheetParser(
                     source,
-                    sheet._shared_strings,
+                    reader.shared_strings,
                     data_only=True,
                     epoch=workbook.epoch,
                     date_formats=workbook._date_formats,
@@ -474,7 +473,36 @@ def _xlsx_rows(path: Path, *, start: int = 1) -> Iterator[tuple[int, list]]:
                         if parent is not None:
                             parent.clear()  # rows already read: let them go
         finally:
-            workbook.close()
+            reader.archive.close()
+
+
+def _first_sheet(fh):
+    """(openpyxl's reader of the workbook, the archive path of the sheet to import: the active one,
+    else the first). What ``load_workbook(read_only=True)`` reads, but not the sheets themselves:
+    it parses every sheet whole to find a size the sheet may not declare."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(fh, read_only=True, data_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (rel.target, "chartsheet" not in rel.Type)
+            for _, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files
+        ]
+        worksheets = [target for target, is_worksheet in sheets if is_worksheet]
+        if not worksheets:
+            raise NotASpreadsheet("The workbook has no worksheet.")
+        active = reader.wb._active_sheet_index
+        target, is_worksheet = sheets[active] if 0 <= active < len(sheets) else (None, False)
+        return reader, target if is_worksheet else worksheets[0]
+    except BaseException:
+        reader.archive.close()
+        raise
 
 
 def _row_number(text: str | None, default: int) -> int:
