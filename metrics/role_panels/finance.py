@@ -106,6 +106,27 @@ class FinanceBoard(Board):
         return sum((row.measures["spend"] for row in self.outside_by_month), money(0))
 
     @cached_property
+    def months(self) -> list[Period]:
+        """The fiscal months the period touches."""
+        filters = self.inputs.filters
+        return list(Period.objects.filter(start_date__gte=filters.start.replace(day=1), start_date__lte=filters.end))
+
+    @cached_property
+    def budgets(self) -> list[Budget]:
+        """The current budget of each fiscal year the period touches."""
+        years = {p.fiscal_year_id for p in self.months}
+        return list(Budget.objects.filter(is_current=True, fiscal_year_id__in=years).select_related("fiscal_year"))
+
+    @property
+    def outside_url(self) -> str:
+        """The campaigns behind the row of spend outside any budget line, in budget vs actual (the
+        budget of the period's fiscal year when it has one)."""
+        query = "key=outside&group_by=team"
+        if len(self.budgets) == 1:
+            query += f"&budget={self.budgets[0].pk}"
+        return f"{reverse('budgets:bva-cell')}?{query}"
+
+    @cached_property
     def available(self) -> Decimal | None:
         """What the lines can still promise in the period's months: budget vs actual's available,
         from ``budgets.selectors.ledger_cells`` (the figure approvals check), over the current
@@ -114,15 +135,14 @@ class FinanceBoard(Board):
         filters = self.inputs.filters
         if filters.region or not self.inputs.scope.budgets:
             return None
-        periods = list(Period.objects.filter(start_date__gte=filters.start.replace(day=1), start_date__lte=filters.end))
-        budgets = Budget.objects.filter(is_current=True, fiscal_year_id__in={p.fiscal_year_id for p in periods})
+        periods, budgets = self.months, self.budgets
         lines = lines_visible_to(self.inputs.user)
         for name in ("team", "channel", "program"):
             if getattr(filters, name):
                 lines = lines.filter(**{f"{name}_id__in": getattr(filters, name)})
         every_line = not filters.narrowed and sees_all_budgets(self.inputs.user)
         found = money(0)
-        for budget in budgets.select_related("fiscal_year"):
+        for budget in budgets:
             line_ids = None if every_line else list(lines.filter(budget=budget).values_list("pk", flat=True))
             period_ids = [p.pk for p in periods if p.fiscal_year_id == budget.fiscal_year_id]
             cells = ledger_cells(budget=budget, line_ids=line_ids, period_ids=period_ids)
@@ -167,7 +187,7 @@ class FinanceBoard(Board):
         shown = formatted(data, formats)
         for index, row in enumerate(rows):
             if row.key == OUTSIDE:  # to the campaigns behind it, in budget vs actual
-                shown[index][0] = link(f"{reverse('budgets:bva')}?group_by=campaign", row.label)
+                shown[index][0] = link(self.outside_url, row.label)
         return Panel(
             id=panel_id,
             title=f"Budget, allocated, committed and actual by {first.lower()}",

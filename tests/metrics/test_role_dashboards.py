@@ -26,7 +26,7 @@ from metrics.selectors import Filters, scope_of
 from mops.roles import Role
 from planning.models import Period
 from planning.services import fiscal_year_ensure
-from tests.factories import CampaignFactory, ChannelFactory
+from tests.factories import CampaignFactory, ChannelFactory, UserFactory
 from tests.workflows.conftest import step
 from workflows import services as workflow_services
 from workflows import subjects
@@ -148,6 +148,8 @@ def world(templates, finance, marketer, outsider, ops_admin, team, other_team):
         currency="USD",
         justification="x",
     )  # stays pending
+    # A request finance makes needs another finance user to decide it (separation of duties).
+    UserFactory(username="fiona-finance", roles=[Role.FINANCE])
     budget_services.transfer_request_create(
         actor=finance,
         from_line=emea_line,
@@ -291,6 +293,17 @@ def test_finance_by_team_shows_no_value_where_there_is_no_budget(world, finance,
     panel = board(FinanceBoard, finance).by_team_panel()
     shown = by_first_column(panel.display_rows)
     assert shown["EMEA"][6] == "—" and by_first_column(panel.rows)["EMEA"][6] is None
+
+
+def test_finance_goes_from_the_outside_row_to_the_campaigns_behind_it(world, finance, client):
+    client.force_login(finance)
+    page = client.get(reverse("metrics:finance"), FY).content.decode()
+    assert "Spend outside any budget line" in page
+    budget = world["na_line"].budget
+    url = f"{reverse('budgets:bva-cell')}?key=outside&amp;group_by=team&amp;budget={budget.pk}"
+    assert f'href="{url}"' in page
+    behind = client.get(url.replace("&amp;", "&")).content.decode()
+    assert "NA spring events" in behind and "NA search Q1" not in behind
 
 
 def test_finance_pending_approvals_count_and_value(world, finance, client):
