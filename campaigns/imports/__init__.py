@@ -159,23 +159,26 @@ def _queue_check(batch_id: int) -> None:
 
 
 def import_check(*, batch_id: int) -> ImportBatch:
-    """The worker's check of a large upload (``import_upload`` left it ``checking``): its rows, row
-    errors, unknown campaigns and repeated spend, as the request does for a small file. A file past
+    """The worker's check of a large upload (``import_upload`` or ``import_map`` left it ``checking``):
+    its rows, row errors, unknown campaigns and repeated spend, as the request does for a small file. A file past
     a limit, or with no data rows, ends ``failed`` with the reason. Any other batch is left as it is."""
     batch = ImportBatch.objects.select_related("uploaded_by").get(pk=batch_id)
     if batch.status != ImportStatus.CHECKING:
         return batch
+    skipped = _skipped(batch)  # references a mapping skipped (``import_map`` of a large file)
     try:
         with local_file(batch) as path:
             table = _table(batch, path)
-            check = check_file(table=table, format=batch.format, actor=batch.uploaded_by, skip=set(), final=False)
+            check = check_file(
+                table=table, format=batch.format, actor=batch.uploaded_by, skip=set(skipped), final=False
+            )
     except (ValidationError, base.ImportFileError) as exc:
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return _checked(batch, status=ImportStatus.FAILED, errors=[{"row": None, "message": message}])
     if check.rows_total == 0:
         message = "The file has a header but no data rows."
         return _checked(batch, status=ImportStatus.FAILED, errors=[{"row": None, "message": message}])
-    return _checked(batch, status=ImportStatus.UPLOADED, **check.fields({}))
+    return _checked(batch, status=ImportStatus.UPLOADED, **check.fields(skipped))
 
 
 def _checked(batch: ImportBatch, *, status: str, **fields) -> ImportBatch:
@@ -187,7 +190,7 @@ def _checked(batch: ImportBatch, *, status: str, **fields) -> ImportBatch:
 
 def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]) -> ImportBatch:
     """Name the campaign behind references the file uses (remembered for the next file of the format);
-    ``None`` skips that reference's rows. Then checks the file again."""
+    ``None`` skips that reference's rows. Then checks the file again (a large file: in the worker)."""
     _require_uploader(actor, batch)
     batch = ImportBatch.objects.get(pk=batch.pk)
     if batch.status != ImportStatus.UPLOADED:
@@ -216,6 +219,15 @@ def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]
                 after={"source": batch.format, "external_ref": ref, "campaign": campaign.code},
             )
     with local_file(batch) as path:
+        if base.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES:
+            # A large file is checked again by the worker; the skipped references wait on the batch.
+            notes = Check().fields(skipped)["errors"]
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportStatus.CHECKING, queued_at=timezone.now(), errors=notes
+            )
+            transaction.on_commit(functools.partial(_queue_check, batch.pk))
+            batch.refresh_from_db()
+            return batch
         table = _table(batch, path)
         check = check_file(table=table, format=batch.format, actor=actor, skip=set(skipped), final=False)
     ImportBatch.objects.filter(pk=batch.pk).update(**check.fields(skipped))

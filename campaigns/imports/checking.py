@@ -72,7 +72,7 @@ class Check:
                     "row": None,
                     "ref": ref,
                     "rows": rows,
-                    "message": f"{rows} rows of {ref!r} skipped: mapped to no campaign.",
+                    "message": f"{rows:,} row{'' if rows == 1 else 's'} of {ref!r} skipped: mapped to no campaign.",
                 }
             )
         return {

@@ -378,3 +378,27 @@ def test_the_page_says_a_large_file_is_being_checked_and_polls(settings, client,
     assert "uploaded; a worker is checking its rows" in content
     assert "Checking every row of the file" in content
     assert f'hx-get="{reverse("campaigns:import-progress", args=[batch.pk])}"' in content
+
+
+def test_a_large_file_is_checked_again_by_the_worker_after_its_mapping(
+    settings, marketer, campaign, django_capture_on_commit_callbacks
+):
+    from campaigns.imports import import_map
+
+    settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
+    content = SPEND_CSV + b"2026-01-11,Old test,5.00,USD\n2026-01-12,Brand US,7.00,USD\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = import_upload(actor=marketer, file=ContentFile(content, name="x.csv"), filename="x.csv")
+    batch.refresh_from_db()
+    assert (batch.status, batch.unknown_campaigns) == ("uploaded", ["Brand US", "Old test"])
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        batch = import_map(actor=marketer, batch=batch, mapping={"Old test": None, "Brand US": campaign})
+    assert batch.status == "checking"  # not in the request
+    for task in sent:
+        task()
+    batch.refresh_from_db()
+    assert (batch.status, batch.unknown_campaigns, batch.rows_total, batch.rows_rejected) == ("uploaded", [], 3, 1)
+    assert batch.errors == [
+        {"row": None, "ref": "Old test", "rows": 1, "message": "1 row of 'Old test' skipped: mapped to no campaign."}
+    ]
