@@ -56,7 +56,7 @@ class Command(BaseCommand):
             if batch.status == ImportStatus.CHECKING:  # a large file: the command is the worker
                 batch = import_check(batch_id=batch.pk)
             self._columns(batch)
-            self.stdout.write(f"{file.name}: {batch.get_format_display()}, {batch.rows_total} rows")
+            self.stdout.write(f"{file.name}: {batch.get_format_display()}, {_rows(batch.rows_total)}")
             wanted = {ref: mapping[ref] for ref in batch.unknown_campaigns if ref in mapping}
             if wanted:
                 batch = import_map(actor=actor, batch=batch, mapping=wanted)
@@ -109,7 +109,7 @@ class Command(BaseCommand):
 
     def _report(self, batch: ImportBatch) -> None:
         self.stdout.write(
-            f"status {batch.status}: {batch.rows_total} rows read, {batch.rows_created} created, "
+            f"status {batch.status}: {_rows(batch.rows_total)} read, {batch.rows_created} created, "
             f"{batch.rows_updated} updated, {batch.rows_unchanged} unchanged, {batch.rows_rejected} rejected"
         )
         for error in batch.errors:
@@ -118,7 +118,11 @@ class Command(BaseCommand):
         shown = sum(1 for e in batch.errors if e.get("row") is not None)
         rows_with_errors = batch.rows_rejected - sum(e.get("rows", 0) for e in batch.errors if e.get("row") is None)
         if rows_with_errors > shown:
-            self.stdout.write(f"  … and {rows_with_errors - shown} more rows with errors")
+            self.stdout.write(f"  … and {_rows(rows_with_errors - shown, 'more row')} with errors")
+
+
+def _rows(count: int, noun: str = "row") -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _messages(exc) -> list[str]:
