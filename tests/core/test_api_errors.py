@@ -190,3 +190,128 @@ def test_gunicorn_answers_a_request_past_the_budget_with_json_not_its_html_500(
     assert page.status_code == 503 and "took longer" in page.text and "Internal Server Error" not in page.text
     assert after.status_code == 200
     assert "WORKER TIMEOUT" not in log, log  # gunicorn never had to kill a worker
+
+
+# --- bodies naming another team's objects (section 7) ------------------------------------------
+
+DOES_NOT_EXIST = 'Invalid pk "{pk}" - object does not exist.'
+
+
+@pytest.fixture
+def theirs(finance, other_team, outsider):
+    """The other team's campaign, tactic, program and budget line, and the marketer's own."""
+    from budgets import services as budget_services
+    from campaigns.models import Program, Tactic
+    from planning.services import fiscal_year_ensure
+    from tests.factories import CampaignFactory
+
+    year = fiscal_year_ensure(year=2026)
+    budget = budget_services.budget_create(actor=finance, fiscal_year=year, name="FY2026", target=1_000_000)
+    campaign = CampaignFactory(team=other_team, owner=outsider)
+    return {
+        "team": other_team,
+        "campaign": campaign,
+        "tactic": Tactic.objects.create(campaign=campaign, name="Their booth"),
+        "program": Program.objects.create(name="Their program", code="their-program", team=other_team),
+        "line": budget_services.line_create(actor=finance, budget=budget, name="EMEA", team=other_team),
+        "budget": budget,
+    }
+
+
+@pytest.fixture
+def mine(finance, team, marketer, theirs, ops_admin):
+    """The marketer's campaign and line, and the workflows their requests start."""
+    from budgets import services as budget_services
+    from mops.roles import Role
+    from tests.factories import CampaignFactory
+    from tests.workflows.conftest import step
+    from workflows import services as workflow_services
+    from workflows import subjects
+
+    for name, subject in (("Budget allocation request", "budget_allocation"), ("Spend", subjects.GENERAL_REQUEST)):
+        workflow_services.template_create(
+            actor=ops_admin, name=name, subject_type=subject, steps=[step("Finance", stage=1, role=Role.FINANCE)]
+        )
+
+    return {
+        "campaign": CampaignFactory(team=team, owner=marketer),
+        "line": budget_services.line_create(actor=finance, budget=theirs["budget"], name="NA", team=team),
+    }
+
+
+def _walk(mine, theirs):
+    """(method, url, body, field naming the other team's object) for every endpoint that takes ids."""
+    campaign, line = mine["campaign"], mine["line"]
+    month = [{"month": "2026-03-01", "amount": "100"}]
+    request = {"currency": "USD", "justification": "Spring", "months": month}
+    return [
+        ("post", "/api/v1/spend/", {"date": "2026-02-02", "amount": "10", "currency": "USD"}, "campaign"),
+        (
+            "post",
+            "/api/v1/spend/",
+            {"campaign": campaign.pk, "date": "2026-02-02", "amount": "10", "currency": "USD"},
+            "tactic",
+        ),
+        ("post", "/api/v1/results/", {"date": "2026-02-02", "leads": 1}, "campaign"),
+        ("post", "/api/v1/allocation-requests/", {"campaign": campaign.pk, **request}, "line"),
+        ("post", "/api/v1/allocation-requests/", {"line": line.pk, **request}, "campaign"),
+        ("post", "/api/v1/allocation-requests/", {"line": line.pk, **request}, "program"),
+        (
+            "post",
+            "/api/v1/transfers/",
+            {"to_line": line.pk, "from_month": "2026-03-01", "to_month": "2026-04-01", "amount": "10", "reason": "x"},
+            "from_line",
+        ),
+        (
+            "post",
+            "/api/v1/transfers/",
+            {"from_line": line.pk, "from_month": "2026-03-01", "to_month": "2026-04-01", "amount": "10", "reason": "x"},
+            "to_line",
+        ),
+        (
+            "post",
+            "/api/v1/campaigns/",
+            {"name": "Ours", "start_date": "2026-01-01", "end_date": "2026-01-31", "channel": campaign.channel_id},
+            "team",
+        ),
+        ("patch", f"/api/v1/campaigns/{campaign.pk}/", {}, "team"),
+        ("patch", f"/api/v1/campaigns/{campaign.pk}/", {}, "program"),
+        ("post", "/api/v1/programs/", {"name": "Ours", "code": "ours"}, "team"),
+        ("post", "/api/v1/workflow-requests/", {"title": "Help", "description": "x"}, "team"),
+    ]
+
+
+OBJECT_OF_FIELD = {
+    "campaign": "campaign",
+    "tactic": "tactic",
+    "line": "line",
+    "from_line": "line",
+    "to_line": "line",
+    "program": "program",
+    "team": "team",
+}
+
+
+@pytest.mark.django_db
+def test_bodies_naming_another_teams_objects_answer_400_does_not_exist_everywhere(api_as, marketer, mine, theirs):
+    """The documented policy (docs/api.md, README "API errors"): an id in a body is looked up among
+    what the user may see, so another team's campaign, tactic, budget line, program or team is
+    ``400 {"<field>": ["Invalid pk \\"<id>\\" - object does not exist."]}`` — the answer for an id
+    that exists nowhere — and nothing was written."""
+    from budgets.models import AllocationRequest, Transfer
+    from campaigns.models import Campaign, Program, ResultFact, SpendEntry
+    from workflows.models import Request
+
+    models = (AllocationRequest, Transfer, Campaign, Program, ResultFact, SpendEntry, Request)
+    before = [model.objects.count() for model in models]
+    client = api_as(marketer)
+    wrong = []
+    for method, url, body, field in _walk(mine, theirs):
+        other = theirs[OBJECT_OF_FIELD[field]]
+        response = getattr(client, method)(url, {**body, field: other.pk}, format="json")
+        # Ids by number; the workflow requests' team is an id or a slug, so it says "There is no team".
+        said = [DOES_NOT_EXIST.format(pk=other.pk), f"There is no team '{other.pk}'."]
+        if response.status_code != 400 or response.json() not in ({field: [text]} for text in said):
+            wrong.append((method, url, field, response.status_code, response.json()))
+    assert wrong == []
+    assert [model.objects.count() for model in models] == before
