@@ -428,20 +428,23 @@ def refresh(*, campaigns: dict[int, Range] | None = None, budget_lines: set[int]
                 _add(written, _refresh_source(cursor, CellSource.CAMPAIGN, ids, ranges))
         if budget_lines:
             # A line's own budget is its ledger less its children's: a child's change moves its parent.
-            budget_lines |= parents_of(budget_lines)
-            ids = sorted(budget_lines) if len(budget_lines) <= MAX_LISTED else None
+            parents = parents_of(budget_lines)
+            budget_lines |= parents or set()
+            ids = sorted(budget_lines) if parents is not None and len(budget_lines) <= MAX_LISTED else None
             _add(written, _refresh_source(cursor, CellSource.BUDGET_LINE, ids, ranges_for(None, None, BUDGET_GRAINS)))
             written.budget_lines = len(budget_lines)
     return written
 
 
-def parents_of(line_ids: set[int]) -> set[int]:
-    """The parents of these budget lines (whose own budget their ledgers are taken from)."""
+def parents_of(line_ids: set[int]) -> set[int] | None:
+    """The parents of these budget lines (whose own budget their ledgers are taken from). None when
+    one of the lines is gone: its former parent is unknown, so every line is refreshed."""
     if len(line_ids) > MAX_LISTED:
         return set()  # every line is refreshed anyway
-    return set(
-        BudgetLine.objects.filter(pk__in=sorted(line_ids), parent__isnull=False).values_list("parent_id", flat=True)
-    )
+    found = dict(BudgetLine.objects.filter(pk__in=sorted(line_ids)).values_list("pk", "parent_id"))
+    if len(found) < len(line_ids):
+        return None
+    return {parent for parent in found.values() if parent is not None}
 
 
 def _add(total: Written, part: Written) -> None:

@@ -323,6 +323,26 @@ def test_refresh_widens_the_lines_to_their_parents(tree):
         lines["digital"].pk,
         lines["emea"].pk,
     }
+    assert rollups.parents_of({lines["paid"].pk, 10**9}) is None  # a line is gone: refresh them all
+
+
+def test_a_deleted_sub_line_gives_its_money_back_to_its_parent(tree, finance):
+    na, month = tree["lines"]["na"], tree["month"]
+    august = Filters(start=datetime.date(2026, 8, 1), end=datetime.date(2026, 8, 31))
+
+    def na_own():
+        rows = selectors.measures_by(august, "budget_line", scope=ALL)
+        return {row.key: row.measures["budget"] for row in rows}[na.pk]
+
+    pop_up = budget_services.line_create(actor=finance, budget=tree["budget"], name="NA pop-up", parent=na)
+    budget_services.phasing_set(actor=finance, line=pop_up, amounts={month[8]: D("5000")})
+    services.refresh_pending()
+    assert na_own() == D("15000.00")
+    pop_up.delete()  # its entries go with it (an admin's clean-up)
+    services.refresh_pending()
+    assert na_own() == D("20000.00")
+    run = services.rebuild_all(compare=True)
+    assert run.agreed is True, f"{run.differences} rows differ"
 
 
 # --- every reader agrees, for every grouping ------------------------------------------------------------
