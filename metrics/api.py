@@ -288,7 +288,9 @@ class KpiView(APIView):
     """KPIs per group for a period and filters (the dashboards' filter bar), scoped to what the user
     may see (a marketer: their teams). Each result names its group (``<group_by>`` label and
     ``<group_by>_id`` key) and one value per requested KPI; ``meta`` lists each KPI's unit and the
-    definition version used."""
+    definition version used. Budget, allocated and committed count each dollar once, on the deepest
+    budget line that holds it (grouped by budget line: each line's own budget, what it has not passed
+    down to its sub-lines), so the groups add up to the organisation's and to budget vs actual."""
 
     permission_classes = [Policy]
     policy = {"get": policy.can_read_kpis}
