@@ -124,18 +124,15 @@ def budget_tree(budget: Budget) -> list[TreeRow]:
     ids = [line.pk for line, _ in lines]
     ledger = selectors.budget_cells(ids)
     cells = selectors.ledger_cells(budget=budget)
-    rows = []
-    for line, depth in lines:
-        row = TreeRow(line=line, depth=depth)
-        for (line_id, period_id), cell in cells.items():
-            if line_id == line.pk:
-                row.budget += ledger.get((line_id, period_id), ZERO)
-                row.allocated += cell.allocated
-                row.committed += cell.committed
-                row.actual += cell.actual
-                row.available += cell.available
-        rows.append(row)
-    return rows
+    rows = {line.pk: TreeRow(line=line, depth=depth) for line, depth in lines}
+    for (line_id, period_id), cell in cells.items():
+        row = rows[line_id]
+        row.budget += ledger.get((line_id, period_id), ZERO)
+        row.allocated += cell.allocated
+        row.committed += cell.committed
+        row.actual += cell.actual
+        row.available += cell.available
+    return list(rows.values())
 
 
 # --- commitments ----------------------------------------------------------------------------

@@ -160,12 +160,14 @@ class PreviewStep:
 
 def preview(template: WorkflowTemplate, *, context: dict, team_id=None, requester_id=None) -> list[PreviewStep]:
     """Which steps apply for a subject like this, and to whom each goes."""
-    result = []
-    for step in template.steps.select_related("user").order_by("position"):
-        applies = step_applies(step, template.subject_type, context)
-        assignees = route(step, team_id=team_id, exclude_user_id=requester_id) if applies else []
-        result.append(PreviewStep(step, applies, assignees))
-    return result
+    steps = list(template.steps.select_related("user").order_by("position"))
+    applies = {step.pk: step_applies(step, template.subject_type, context) for step in steps}
+    assignees: dict = {}
+    for stage in sorted({step.stage for step in steps}):
+        staged = [step for step in steps if step.stage == stage and applies[step.pk]]
+        # As the engine routes them: with the fallback approvers when separation of duties needs them.
+        assignees.update(staff_stage(staged, team_id=team_id, requester_id=requester_id).assignees)
+    return [PreviewStep(step, applies[step.pk], assignees.get(step.pk, [])) for step in steps]
 
 
 def active_template_for(subject_type_key: str) -> WorkflowTemplate | None:

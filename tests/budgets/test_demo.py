@@ -1,11 +1,11 @@
 """The budgets demo data: idempotent, fast, and it leaves finance a queue."""
 
 import datetime
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from budgets import demo
@@ -41,12 +41,11 @@ def seeded(django_db_setup, django_db_blocker):
         planning_demo.seed(log=quiet)
         campaigns_demo.seed(log=quiet)
         workflows_demo.seed(log=quiet)
-        started = time.monotonic()
-        first = demo.seed(log=quiet)
-        elapsed = time.monotonic() - started
+        with CaptureQueriesContext(connection) as queries:
+            first = demo.seed(log=quiet)
         counts = _counts()
         second = demo.seed(log=quiet)
-        yield {"first": first, "second": second, "elapsed": elapsed, "counts": counts, "after": _counts()}
+        yield {"first": first, "second": second, "queries": len(queries), "counts": counts, "after": _counts()}
         transaction.set_rollback(True)
 
 
@@ -57,7 +56,8 @@ def test_seeding_twice_changes_nothing(seeded):
 
 
 def test_it_is_fast(seeded):
-    assert seeded["elapsed"] < 5
+    # Measured in queries, not seconds (a loaded machine must not fail it): 2,610 for this demo.
+    assert seeded["queries"] < 4000, seeded["queries"]
 
 
 def test_the_budget_has_team_lines_and_channel_sub_lines(seeded):
