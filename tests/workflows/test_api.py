@@ -646,8 +646,9 @@ def test_a_request_by_team_slug_on_the_default_template(api_as, marketer, templa
 
 def test_request_for_another_team_is_refused(api_as, outsider, team, template):
     response = api_as(outsider).post(REQUESTS, {"template": "spend-approval", "title": "Sneaky", "team": "na"})
-    assert response.status_code == 403
-    assert response.json() == {"detail": "You can raise requests only for your own teams."}
+    # The policy for ids in bodies (docs/api.md): another team is one the outsider cannot see.
+    assert response.status_code == 400
+    assert response.json() == {"team": ["There is no team 'na'."]}
     assert not Request.objects.exists()
 
 

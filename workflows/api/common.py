@@ -24,6 +24,16 @@ class TeamField(serializers.RelatedField):
 
     default_error_messages = {"does_not_exist": "There is no team {value!r}."}
 
+    def __init__(self, *, visible=None, **kwargs):
+        self.visible = visible  # ``visible(user)``: the teams the requesting user may name
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.visible is None:
+            return queryset
+        return queryset.filter(pk__in=self.visible(self.context["request"].user).values("pk"))
+
     def to_internal_value(self, data):
         value = str(data).strip()
         queryset = self.get_queryset()

@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from mops.api_base import Policy
 from mops.models import Team
+from mops.permissions import teams_visible_to
 from workflows import permissions, selectors, services, subjects
 from workflows.api.common import TeamField, active_users
 from workflows.models import (
@@ -43,7 +44,9 @@ class RequestSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Slug of an active general-request template; the newest such template when left out.",
     )
-    team = TeamField(queryset=Team.objects.filter(is_active=True), help_text="Team id or slug.")
+    team = TeamField(
+        queryset=Team.objects.filter(is_active=True), visible=teams_visible_to, help_text="Team id or slug."
+    )
     amount = serializers.DecimalField(
         max_digits=Request._meta.get_field("amount").max_digits,
         decimal_places=Request._meta.get_field("amount").decimal_places,
