@@ -487,9 +487,12 @@ def test_ops_workflows_throughput_and_sla_breaches(world, ops_admin, finance):
     pending = StepTask.objects.filter(status=StepStatus.ACTIVE, instance__template__name="Budget transfer").get()
     StepTask.objects.filter(pk=pending.pk).update(due_at=timezone.now() - datetime.timedelta(days=3))
     today = timezone.localdate()
-    ops = board(OpsBoard, ops_admin, today=today)
-    week = by_first_column([[r[1], *r[2:]] for r in ops.throughput_panel().rows])
     this_week = today - datetime.timedelta(days=today.weekday())
+    # The period is last week and this one, whatever the date: the world's steps start today, the
+    # transfer's step was due three days ago.
+    filters = Filters(start=this_week - datetime.timedelta(days=7), end=this_week + datetime.timedelta(days=6))
+    ops = board(OpsBoard, ops_admin, filters=filters, today=today)
+    week = by_first_column([[r[1], *r[2:]] for r in ops.throughput_panel().rows])
     # Started: three allocation requests, a transfer, a launch checklist; completed: two approvals.
     assert week[this_week][1:] == [5, 2, 0]
     overdue = ops.overdue_panel().rows
