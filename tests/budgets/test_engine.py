@@ -220,3 +220,17 @@ def test_available_never_counts_a_dollar_twice(allocation_template, finance, mar
     )
     # Spent (23,000) + still committed (3,000) now exceed the allocation: 60,000 − 26,000.
     assert selectors.available(line=search_line, period=month(1)) == D("34000.00")
+
+
+def test_an_approved_or_rejected_request_names_who_decided(
+    allocation_template, marketer, finance, search_line, campaign, month
+):
+    approved = _request(marketer, search_line, campaign, month, {1: "1000"})
+    workflow_services.task_act(actor=finance, task=my_tasks(finance).get(), action="approve")
+    rejected = _request(marketer, search_line, campaign, month, {2: "1000"})
+    workflow_services.task_act(actor=finance, task=my_tasks(finance).get(), action="reject", comment="No")
+    events = AuditEvent.objects.filter(action__in=["allocation_request.approved", "allocation_request.rejected"])
+    assert {(e.object_id, e.action, e.actor) for e in events} == {
+        (str(approved.pk), "allocation_request.approved", finance),
+        (str(rejected.pk), "allocation_request.rejected", finance),
+    }
