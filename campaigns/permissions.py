@@ -3,11 +3,11 @@ the CMO, finance and ops admins read everything; nobody else sees a team's campa
 files follow the campaign: whoever sees it sees them, whoever edits it adds and deletes them."""
 
 import rules
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from campaigns.models import Campaign, CampaignAttachment, ImportBatch, Program, ResultFact, SpendEntry
 from mops.models import Membership
-from mops.permissions import is_cmo, is_finance, is_marketer, is_ops_admin
+from mops.permissions import is_cmo, is_finance, is_marketer, is_ops_admin, teams_visible_to
 from mops.roles import Role
 
 _VIEW = {
@@ -100,6 +100,13 @@ def campaigns_visible_to(user) -> QuerySet:
 
 def programs_visible_to(user) -> QuerySet:
     return Program.objects.all() if user.is_authenticated else Program.objects.none()
+
+
+def programs_usable_by(user) -> QuerySet:
+    """Programs a user may name in a body (a campaign's program, an allocation's): their teams'
+    and the team-less ones; every program for those who see every team. Another team's program is
+    "does not exist" (docs/api.md, "Ids in request bodies")."""
+    return programs_visible_to(user).filter(Q(team__isnull=True) | Q(team__in=teams_visible_to(user)))
 
 
 def spend_visible_to(user) -> QuerySet:

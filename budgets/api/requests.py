@@ -14,7 +14,7 @@ from budgets.models import AllocationRequest, BudgetLine, RequestStatus
 from budgets.subjects import BUDGET_ALLOCATION
 from campaigns.api.common import CurrencyField, VisibleRelatedField, money_field
 from campaigns.models import Campaign, Program
-from campaigns.permissions import campaigns_visible_to, programs_visible_to
+from campaigns.permissions import campaigns_visible_to, programs_usable_by
 from mops.api_base import Policy
 from mops.errors import Conflict
 from planning.models import Period
@@ -34,7 +34,7 @@ class RequestMonthSerializer(serializers.Serializer):
 class AllocationRequestSerializer(serializers.ModelSerializer):
     line = VisibleRelatedField(model=BudgetLine, visible=policy.lines_visible_to)
     campaign = VisibleRelatedField(model=Campaign, visible=campaigns_visible_to, required=False, allow_null=True)
-    program = VisibleRelatedField(model=Program, visible=programs_visible_to, required=False, allow_null=True)
+    program = VisibleRelatedField(model=Program, visible=programs_usable_by, required=False, allow_null=True)
     currency = CurrencyField()
     months = RequestMonthSerializer(many=True)
 

@@ -9,18 +9,18 @@ from rest_framework.response import Response
 
 from campaigns import permissions as policy
 from campaigns import program_services, services
-from campaigns.api.common import CurrencyField, active_users, money_field, money_sum_field
+from campaigns.api.common import CurrencyField, VisibleRelatedField, active_users, money_field, money_sum_field
 from campaigns.fact_selectors import with_totals
 from campaigns.models import Campaign, CampaignStatus, Program
 from mops.api_base import Policy
 from mops.models import Team
-from mops.permissions import is_marketer
+from mops.permissions import is_marketer, teams_visible_to
 
 # --- programs -------------------------------------------------------------------------------
 
 
 class ProgramSerializer(serializers.ModelSerializer):
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    team = VisibleRelatedField(model=Team, visible=teams_visible_to, required=False, allow_null=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=active_users(), required=False, allow_null=True)
 
     class Meta:
@@ -72,8 +72,10 @@ class CampaignTotalsSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    # Any team: creating for (or moving to) a team that is not the user's is the service's 403.
-    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
+    # A team the user does not see is "does not exist" (docs/api.md); one they see but may not
+    # create for (the CMO's, finance's) is the service's 403.
+    team = VisibleRelatedField(model=Team, visible=teams_visible_to)
+    program = VisibleRelatedField(model=Program, visible=policy.programs_usable_by, required=False, allow_null=True)
     owner = serializers.PrimaryKeyRelatedField(
         queryset=active_users(), required=False, help_text="Defaults to the user creating the campaign."
     )

@@ -235,10 +235,11 @@ def test_campaign_in_another_currency_is_converted(api_as, marketer, team, paid_
     assert (body["currency"], body["planned_cost_base"]) == ("EUR", "13200.00")
 
 
-def test_creating_for_another_team_is_403(api_as, outsider, team, paid_search):
+def test_creating_for_another_team_is_400_does_not_exist(api_as, outsider, team, paid_search):
+    # The policy for ids in bodies (docs/api.md): another team is one the outsider cannot see.
     response = api_as(outsider).post(CAMPAIGNS, new_campaign(team, paid_search))
-    assert response.status_code == 403
-    assert "your own teams" in response.json()["detail"]
+    assert response.status_code == 400
+    assert response.json() == {"team": [f'Invalid pk "{team.pk}" - object does not exist.']}
     assert not Campaign.objects.exists()
 
 
