@@ -51,6 +51,20 @@ def other_session():
     )
 
 
+def _wait_until_gone(backend_pid: int, *, attempts: int = 200) -> None:
+    """A closed session's server process ends a moment after the client hangs up, and its advisory
+    locks go with it: wait for the process to leave pg_stat_activity (bounded), not for a time."""
+    import time
+
+    with connection.cursor() as cursor:
+        for _ in range(attempts):
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            if cursor.fetchone() is None:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"the closed session's server process {backend_pid} is still there")
+
+
 @contextmanager
 def rows_held(sql: str, params: list):
     """Another session holds these rows (``FOR UPDATE``) until the block ends: whoever writes them waits."""
@@ -236,7 +250,9 @@ def test_a_running_import_is_restarted_only_once_its_run_is_gone(marketer, team)
         assert import_run(batch_id=batch.pk).status == ImportStatus.RUNNING  # a second delivery: nothing
         assert not SpendEntry.objects.exists()
     finally:
+        backend = run.get_backend_pid()
         run.close()  # the worker dies
+    _wait_until_gone(backend)
     assert import_stalled(batch)
     batch = import_start(actor=marketer, batch=batch)
     assert batch.status == ImportStatus.QUEUED and batch.finished_at is not None  # the next run is a restart
