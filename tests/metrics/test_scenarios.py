@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -477,7 +478,16 @@ def test_who_may_propose_reallocations(ops_admin, outsider, team_model, budget_l
 # --- pages -----------------------------------------------------------------------------------------
 
 
-def test_the_cmo_plans_on_the_pages(client, cmo, org_model, budget_lines, transfer_template):
+@pytest.fixture
+def in_december_2026():
+    """The scenario form offers the months from a year before today and the test plans Q2 of the FY2026
+    budget: from its first fixture on, the test runs in December 2026 whatever the date the suite runs on
+    (its ledger entries take effect then too)."""
+    with time_machine.travel(datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC), tick=True):
+        yield
+
+
+def test_the_cmo_plans_on_the_pages(in_december_2026, client, cmo, org_model, budget_lines, transfer_template):
     client.force_login(cmo)
     detail = client.get(reverse("metrics:scenario-model", args=[org_model.pk]))
     assert detail.status_code == 200
