@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api.common import VisibleRelatedField
+from campaigns.api.common import VisibleRelatedField, money_field, money_sum_field
 from metrics import mmm, scenario_selectors
 from metrics import permissions as policy
 from metrics.scenario_forms import BacksolveForm
@@ -19,7 +19,7 @@ from mops.permissions import teams_visible_to
 
 class BacksolveQuerySerializer(serializers.Serializer):
     target_kind = serializers.ChoiceField(choices=["revenue", "pipeline"], default="revenue")
-    target = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal(0))
+    target = money_field()
     target_start = serializers.DateField(required=False, help_text="Default: this fiscal year.")
     target_end = serializers.DateField(required=False)
     history_start = serializers.DateField(required=False, help_text="Rates from; default: the last 12 full months.")
@@ -39,24 +39,24 @@ class BacksolveQuerySerializer(serializers.Serializer):
 class BacksolveLineSerializer(serializers.Serializer):
     channel = serializers.CharField()
     share = serializers.FloatField(help_text="Its share of the leads in the history.")
-    cost_per_lead = serializers.DecimalField(max_digits=18, decimal_places=2)
+    cost_per_lead = money_sum_field()
     leads = serializers.IntegerField()
-    spend = serializers.DecimalField(max_digits=18, decimal_places=2)
-    budget = serializers.DecimalField(max_digits=18, decimal_places=2)
-    gap = serializers.DecimalField(max_digits=18, decimal_places=2)
+    spend = money_sum_field()
+    budget = money_sum_field()
+    gap = money_sum_field()
 
 
 class BacksolveResultSerializer(serializers.Serializer):
-    target = serializers.DecimalField(max_digits=18, decimal_places=2)
+    target = money_sum_field()
     target_kind = serializers.CharField()
     new_customers = serializers.IntegerField(allow_null=True)
     opportunities = serializers.IntegerField()
     sqls = serializers.IntegerField()
     mqls = serializers.IntegerField()
     leads = serializers.IntegerField()
-    spend = serializers.DecimalField(max_digits=18, decimal_places=2)
-    current_budget = serializers.DecimalField(max_digits=18, decimal_places=2)
-    gap = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Positive: more money is needed.")
+    spend = money_sum_field()
+    current_budget = money_sum_field()
+    gap = money_sum_field(help_text="Positive: more money is needed.")
     rates = serializers.DictField(child=serializers.FloatField(allow_null=True))
     lines = BacksolveLineSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from campaigns.api.common import VisibleRelatedField
+from campaigns.api.common import VisibleRelatedField, money_sum_field
 from metrics import permissions as policy
 from metrics import scenario_figures as figures
 from metrics import scenario_selectors, scenario_services
@@ -30,8 +30,8 @@ class ChannelFitSerializer(serializers.Serializer):
     member_id = serializers.IntegerField(allow_null=True, help_text="The channel or program id (null: none).")
     rank = serializers.IntegerField(help_text="1 = the highest marginal return at current spend.")
     rank_stability = serializers.FloatField(help_text="Share of bootstrap draws in which it keeps its rank.")
-    current_weekly_spend = serializers.DecimalField(max_digits=18, decimal_places=2)
-    max_weekly_spend = serializers.DecimalField(max_digits=18, decimal_places=2)
+    current_weekly_spend = money_sum_field()
+    max_weekly_spend = money_sum_field()
     marginal_return = BandSerializer(help_text="Outcome per extra 1 spent a week at current spend (90 % band).")
     contribution = serializers.FloatField()
     contribution_share = serializers.FloatField()

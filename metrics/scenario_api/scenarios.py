@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from budgets.api.transfers import TransferSerializer
-from campaigns.api.common import VisibleRelatedField, money_field
+from campaigns.api.common import VisibleRelatedField, money_field, money_sum_field
 from metrics import permissions as policy
 from metrics import scenario_selectors, scenario_services, scenario_transfers
 from metrics.models import ResponseModel, Scenario, ScenarioKind, ScenarioLine
@@ -22,7 +22,7 @@ INPUT_FIELDS = {"minimum", "maximum", "locked", "amounts", "changes"}
 
 
 class ScenarioLineSerializer(serializers.ModelSerializer):
-    change = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    change = money_sum_field()
 
     class Meta:
         model = ScenarioLine
@@ -191,10 +191,10 @@ class OptimiseSerializer(_InputsMixin):
 
 class AllocationLineSerializer(serializers.Serializer):
     member = serializers.CharField()
-    plan_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    plan_amount = money_sum_field()
     plan_source = serializers.CharField(help_text='"budget" (its budget lines) or "run rate" (recent spend).')
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    change = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = money_sum_field()
+    change = money_sum_field()
     plan_predicted = BandSerializer()
     predicted = BandSerializer()
     marginal_return = serializers.FloatField(allow_null=True)
@@ -203,8 +203,8 @@ class AllocationLineSerializer(serializers.Serializer):
 
 class AllocationSerializer(serializers.Serializer):
     weeks = serializers.IntegerField()
-    total_budget = serializers.DecimalField(max_digits=18, decimal_places=2)
-    plan_total = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total_budget = money_sum_field()
+    plan_total = money_sum_field()
     predicted = BandSerializer()
     plan_predicted = BandSerializer()
     uplift = BandSerializer()
