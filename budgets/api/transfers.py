@@ -5,7 +5,6 @@ import datetime
 import re
 
 import rules
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -14,7 +13,7 @@ from rest_framework.views import APIView
 from budgets import permissions as policy
 from budgets import request_selectors, selectors, services
 from budgets.models import BudgetLine, Transfer, TransferKind
-from campaigns.api.common import VisibleRelatedField, money_field
+from campaigns.api.common import VisibleRelatedField, money_field, money_sum_field
 from mops.api_base import Policy
 from mops.permissions import is_marketer
 from planning.models import Period
@@ -143,9 +142,8 @@ class BvaQuerySerializer(serializers.Serializer):
 
 
 def _money(**kwargs):
-    return serializers.DecimalField(
-        max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, **kwargs
-    )
+    """Budget vs actual's figures are sums: as wide as the sum of every allowed amount."""
+    return money_sum_field(**kwargs)
 
 
 class BvaMeasuresSerializer(serializers.Serializer):

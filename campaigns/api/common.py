@@ -2,18 +2,18 @@
 up once per request (a bulk of 500 rows on three campaigns is three lookups), money and currency
 fields, and the all-or-nothing bulk contract."""
 
-import decimal
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.encoding import smart_str
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from mops.api_base import (  # noqa: F401 — the API's money fields live in the core
+    MoneyField,
+    money_field,
+    money_sum_field,
+)
 from mops.models import Currency
-from mops.money import check_money_bound
 
 User = get_user_model()
 
@@ -22,51 +22,6 @@ BULK_MAX_ITEMS = 1000
 
 def active_users():
     return User.objects.filter(is_active=True)
-
-
-class MoneyField(serializers.DecimalField):
-    """A money amount: a decimal string with the project's precision.
-
-    In: any amount past the bound — NaN, Infinity, 1e308 as a string or a JSON number — is a 400
-    naming the limit (``mops.money.check_money_bound``), not DRF's "A valid number is required." or
-    a digit count. Out: any stored or summed value renders (DRF would quantize within ``max_digits``
-    and fail with a 500 on a sum wider than that); ``max_digits`` still documents the field's width.
-    """
-
-    def to_internal_value(self, data):
-        text = smart_str(data).strip()
-        if len(text) <= self.MAX_STRING_LENGTH:
-            try:
-                number = decimal.Decimal(text)
-            except decimal.DecimalException:
-                number = None  # not a number: DRF's own message
-            if number is not None:
-                try:
-                    check_money_bound(number, what=str(self.label or "An amount"))
-                except DjangoValidationError as exc:
-                    raise serializers.ValidationError(exc.messages, code="money_bound") from None
-        return super().to_internal_value(data)
-
-    def quantize(self, value):
-        wide = decimal.getcontext().copy()
-        wide.prec = max(self.max_digits, settings.MONEY_SUM_MAX_DIGITS)
-        return value.quantize(decimal.Decimal(1).scaleb(-self.decimal_places), rounding=self.rounding, context=wide)
-
-
-def money_field(**kwargs) -> MoneyField:
-    """A money amount (one row's: within ``settings.MONEY_MAX``), never negative unless told."""
-    kwargs.setdefault("min_value", 0)
-    return MoneyField(max_digits=settings.MONEY_MAX_DIGITS, decimal_places=settings.MONEY_DECIMAL_PLACES, **kwargs)
-
-
-def money_sum_field(**kwargs) -> MoneyField:
-    """A total of amounts (read only), as wide as the sum of every allowed amount (``MONEY_SUM_MAX_DIGITS``)."""
-    return MoneyField(
-        max_digits=settings.MONEY_SUM_MAX_DIGITS,
-        decimal_places=settings.MONEY_DECIMAL_PLACES,
-        read_only=True,
-        **kwargs,
-    )
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):

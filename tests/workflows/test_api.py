@@ -6,6 +6,7 @@ import datetime
 import pytest
 
 from mops.models import AuditEvent
+from mops.money import money_bound_message
 from mops.roles import Role
 from tests.factories import UserFactory
 from tests.workflows.conftest import instance_of, step
@@ -772,3 +773,13 @@ def test_delegation_validation(api_as, marketer, teammate, payload, errors):
         if messages is not None:
             assert body[field] == messages
     assert not Delegation.objects.exists()
+
+
+@pytest.mark.parametrize("amount", ["1000000000000.00", "1e308", "NaN", "Infinity"])
+def test_a_request_amount_past_the_money_bound_names_the_limit(api_as, marketer, team, template, amount):
+    response = api_as(marketer).post(
+        REQUESTS, {"template": "spend-approval", "title": "Huge", "team": "na", "amount": amount}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json() == {"amount": [money_bound_message("Amount")]}
+    assert not Request.objects.exists()

@@ -7,7 +7,7 @@ from django.db.models import CharField, OuterRef, Subquery
 from django.db.models.functions import Cast
 from rest_framework import mixins, serializers, viewsets
 
-from mops.api_base import Policy
+from mops.api_base import Policy, money_field
 from mops.models import Team
 from mops.permissions import teams_visible_to
 from workflows import permissions, selectors, services, subjects
@@ -47,13 +47,7 @@ class RequestSerializer(serializers.ModelSerializer):
     team = TeamField(
         queryset=Team.objects.filter(is_active=True), visible=teams_visible_to, help_text="Team id or slug."
     )
-    amount = serializers.DecimalField(
-        max_digits=Request._meta.get_field("amount").max_digits,
-        decimal_places=Request._meta.get_field("amount").decimal_places,
-        min_value=0,
-        required=False,
-        allow_null=True,
-    )
+    amount = money_field(required=False, allow_null=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     open_instance = serializers.IntegerField(read_only=True, allow_null=True, help_text="The running workflow.")
     instance = serializers.IntegerField(read_only=True, allow_null=True, help_text="The latest workflow.")
