@@ -56,6 +56,20 @@ def period_bounds(value: str) -> tuple[datetime.date, datetime.date]:
     raise ValidationError(f"{value!r} is not a period; use fy2026, q2-fy2026, m2026-03 or custom dates.")
 
 
+def period_label(value: str) -> str:
+    """The label ``period_choices`` gives a period (FY2026, its quarter's, Mar 2026), for one it no longer
+    offers today (a year before last); the value itself when it is no period."""
+    try:
+        start, _ = period_bounds(value)
+    except ValidationError:
+        return value
+    if value.startswith("fy"):
+        return f"FY{value[2:]}"
+    if value.startswith("q"):
+        return calendar.bucket_label(Grain.QUARTER, start)
+    return start.strftime("%b %Y")
+
+
 class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(required=False)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
@@ -77,7 +91,7 @@ class DashboardFilterForm(forms.Form):
         super().__init__(data)
         self.fields["period"].choices = period_choices(today)
         if data["period"] not in dict(self.fields["period"].choices):
-            self.fields["period"].choices += [(data["period"], data["period"])]
+            self.fields["period"].choices += [(data["period"], period_label(data["period"]))]
         self.fields["team"].queryset = teams_visible_to(user).order_by("name")
         self.fields["program"].queryset = programs_visible_to(user).order_by("name")
         for name, field in self.fields.items():

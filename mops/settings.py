@@ -282,6 +282,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a ``status`` (or a ``kind``); each choice set gets its own named enum.
     "ENUM_NAME_OVERRIDES": {
         "StepKindEnum": "workflows.models.StepKind",
+        "RoleEnum": "mops.roles.Role",  # a step's role and its fallback role
         "WorkflowTemplateStatusEnum": "workflows.models.TemplateStatus",
         "WorkflowInstanceStatusEnum": "workflows.models.InstanceStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
