@@ -4,30 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0005_money_bound'),
+        ("campaigns", "0005_money_bound"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='columns',
+            model_name="importbatch",
+            name="columns",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='repeat_count',
+            model_name="importbatch",
+            name="repeat_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='repeats',
+            model_name="importbatch",
+            name="repeats",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='status',
-            field=models.CharField(choices=[('checking', 'Checking'), ('uploaded', 'Uploaded'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='uploaded', max_length=10),
+            model_name="importbatch",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("checking", "Checking"),
+                    ("uploaded", "Uploaded"),
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                ],
+                default="uploaded",
+                max_length=10,
+            ),
         ),
     ]
