@@ -20,7 +20,11 @@ run: setup
 
 ## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
 test: setup chromium axe
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=$(DEMO_DATES_TEST)
+	$(BIN)/python -m pytest -n 2 -q $(DEMO_DATES_TEST)
+
+# The demo seeded on 77 dates: independent cases, so they run on both cores (pytest-xdist).
+DEMO_DATES_TEST := tests/core/test_demo_any_date.py
 
 # The tests whose outcome depends on the date (the demo, dashboards, closing periods, forecasts, SLAs,
 # the weekly report), run again by test-dates as if today were the last day of a fiscal year and the
@@ -33,11 +37,14 @@ DATES_FISCAL_START ?= 7
 DATES ?= 2027-06-30 2027-07-01
 
 ## test-dates: the date-sensitive tests at a fiscal-year end and start (FISCAL_YEAR_START_MONTH=7)
+# The two days run side by side (one per core), each logging to var/, printed when both are done.
 test-dates: setup
-	@for day in $(DATES); do \
-	  echo "== FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) pytest --today=$$day"; \
-	  FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) $(BIN)/python -m pytest -q -p no:cacheprovider --today=$$day $(DATE_TESTS) || exit 1; \
-	done
+	@mkdir -p var; pids=""; for day in $(DATES); do \
+	  FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) $(BIN)/python -m pytest -q -p no:cacheprovider --today=$$day \
+	    $(DATE_TESTS) >var/test-dates-$$day.log 2>&1 & pids="$$pids $$!"; \
+	done; status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for day in $(DATES); do echo "== FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) pytest --today=$$day"; \
+	  cat var/test-dates-$$day.log; done; exit $$status
 
 ## bench: run the benchmark scripts in bench/ and print their figures
 bench: setup
