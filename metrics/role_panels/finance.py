@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from budgets.models import Budget, RequestStatus
 from budgets.permissions import lines_visible_to, requests_visible_to, sees_all_budgets, transfers_visible_to
-from budgets.selectors import ledger_cells
+from budgets.selectors import OUTSIDE, OUTSIDE_LABEL, ledger_cells  # the row budget vs actual shows
 from metrics import calendar, figures, kpis
 from metrics.forecast import Pacing, PacingStatus, spend_pacing
 from metrics.models import Grain
@@ -40,8 +40,6 @@ from planning.fiscal import fiscal_year_bounds, fiscal_year_of
 from planning.models import Period
 
 BUDGET_KPIS = ("variance_to_budget", "budget_utilisation")
-OUTSIDE = "outside"  # the key of the row of spend outside any budget line (as in budget vs actual)
-OUTSIDE_LABEL = "Spend outside any budget line"
 AVAILABLE_HELP = (
     "Available = budget − max(allocated, committed + actual) per line and month, summed over the "
     "period's months: what the lines can still promise, as budget vs actual and the approvals count it"
