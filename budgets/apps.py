@@ -9,5 +9,17 @@ class BudgetsConfig(AppConfig):
 
     def ready(self):
         from budgets import subjects
+        from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
+        from mops.navigation import MenuEntry, register
 
         subjects.register()
+        register(
+            MenuEntry(50, "Budgets", "budgets:home", allowed=can_view_budgets),
+            MenuEntry(60, "Approvals", "budgets:queue", allowed=sees_all_budgets),  # finance's approval queue
+            MenuEntry(
+                70,
+                "Budget requests",
+                "budgets:request-list",
+                allowed=lambda user: can_request_from(user) and not sees_all_budgets(user),
+            ),
+        )

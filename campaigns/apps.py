@@ -9,5 +9,8 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from campaigns import subjects
+        from campaigns.permissions import can_view_campaigns
+        from mops.navigation import MenuEntry, register
 
         subjects.register()
+        register(MenuEntry(40, "Campaigns", "campaigns:home", allowed=can_view_campaigns))

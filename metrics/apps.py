@@ -11,8 +11,14 @@ class MetricsConfig(AppConfig):
         from campaigns.selectors import use_fact_totals_source
         from metrics import marks, receivers
         from metrics.fact_totals import campaign_fact_totals
+        from metrics.permissions import can_plan_scenarios, can_view_dashboards
         from mops import health
+        from mops.navigation import MenuEntry, register
 
         receivers.connect()
         health.register("rollups", marks.health_check)  # degraded while changes are set aside
         use_fact_totals_source(campaign_fact_totals)  # the campaign list's totals from the rollup cells
+        register(
+            MenuEntry(10, "Dashboards", "metrics:dashboard", allowed=can_view_dashboards),
+            MenuEntry(20, "Scenarios", "metrics:scenarios", allowed=can_plan_scenarios),
+        )

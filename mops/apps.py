@@ -20,3 +20,17 @@ class CoreConfig(AppConfig):
     def ready(self):
         # After every migrate (and every test flush): role groups follow the apps' ROLE_GRANTS.
         post_migrate.connect(_sync_reference_data, sender=self, dispatch_uid="mops-sync-reference-data")
+
+        from mops import permissions as core  # imported once the apps are loaded (it reads models)
+        from mops.navigation import MenuEntry, register
+
+        register(
+            MenuEntry(90, "Teams", "mops:team-list"),
+            MenuEntry(
+                100,
+                "FX rates",
+                "mops:fx-list",
+                allowed=lambda user: core.can_manage_fx_rates(user) or core.is_cmo(user),
+            ),
+            MenuEntry(120, "Ops admin", "mops:ops-home", allowed=core.is_ops_admin),
+        )

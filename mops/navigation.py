@@ -1,44 +1,59 @@
-"""The main navigation: each role sees the areas it may use. The apps' policies decide; the
-template only draws the list."""
+"""The main navigation, assembled from the entries each app registers in its ``AppConfig.ready()``:
+the app's own policy decides who sees an entry, the core only orders and draws the list, so the core
+imports no area (ARCHITECTURE.md). An app registers::
 
+    navigation.register(MenuEntry(40, "Campaigns", "campaigns:home", allowed=can_view_campaigns))
+
+``position`` orders the bar (lower first); the positions in use leave gaps of ten for new entries.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
 
-from mops import permissions as core
+
+def everyone(user) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    position: int
+    label: str
+    url_name: str
+    allowed: Callable = everyone  # (user) -> bool, the app's policy
+    badge: Callable | None = None  # (user) -> int, e.g. the number of my tasks; drawn when non-zero
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url: str
-    badge: int | None = None  # e.g. the number of my tasks; drawn when non-zero
+    badge: int | None = None
+
+
+_ENTRIES: dict[str, MenuEntry] = {}
+
+
+def register(*entries: MenuEntry) -> None:
+    """Add entries to the menu; an entry registered again under the same URL name replaces it."""
+    for entry in entries:
+        _ENTRIES[entry.url_name] = entry
+
+
+def entries() -> list[MenuEntry]:
+    return sorted(_ENTRIES.values(), key=lambda entry: entry.position)
 
 
 def nav_items(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
-    from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
-    from campaigns.permissions import can_view_campaigns
-    from metrics.permissions import can_plan_scenarios, can_view_dashboards
-    from workflows.permissions import can_manage_templates
-    from workflows.selectors import my_task_count
-
-    entries = [
-        (can_view_dashboards(user), "Dashboards", "metrics:dashboard", None),
-        (can_plan_scenarios(user), "Scenarios", "metrics:scenarios", None),
-        (True, "Tasks", "workflows:my-tasks", my_task_count(user)),  # one COUNT query per page
-        (can_view_campaigns(user), "Campaigns", "campaigns:home", None),
-        (can_view_budgets(user), "Budgets", "budgets:home", None),
-        (sees_all_budgets(user), "Approvals", "budgets:queue", None),  # finance's approval queue
-        (can_request_from(user) and not sees_all_budgets(user), "Budget requests", "budgets:request-list", None),
-        (True, "Planning", "planning:home", None),
-        (True, "Teams", "mops:team-list", None),
-        (core.can_manage_fx_rates(user) or core.is_cmo(user), "FX rates", "mops:fx-list", None),
-        (can_manage_templates(user), "Workflows", "workflows:template-list", None),
-        (core.is_ops_admin(user), "Ops admin", "mops:ops-home", None),
+    return [
+        NavItem(entry.label, reverse(entry.url_name), entry.badge(user) if entry.badge else None)
+        for entry in entries()
+        if entry.allowed(user)
     ]
-    return [NavItem(label, reverse(url_name), badge) for allowed, label, url_name, badge in entries if allowed]
 
 
 def active_item(items: list[NavItem], path: str) -> NavItem | None:

@@ -6,3 +6,8 @@ class PlanningConfig(AppConfig):
 
     name = "planning"
     verbose_name = "Planning"
+
+    def ready(self):
+        from mops.navigation import MenuEntry, register
+
+        register(MenuEntry(80, "Planning", "planning:home"))

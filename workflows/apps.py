@@ -8,6 +8,13 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self):
+        from mops.navigation import MenuEntry, register
         from workflows import subjects
+        from workflows.permissions import can_manage_templates
+        from workflows.selectors import my_task_count
 
         subjects.register()
+        register(
+            MenuEntry(30, "Tasks", "workflows:my-tasks", badge=my_task_count),  # one COUNT query per page
+            MenuEntry(110, "Workflows", "workflows:template-list", allowed=can_manage_templates),
+        )
