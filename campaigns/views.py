@@ -471,7 +471,7 @@ def import_list(request):
 
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
-    from campaigns import imports
+    from campaigns.imports import services as imports
 
     if not permissions.can_import(request.user):
         raise PermissionDenied("Only marketers can import spend and results, for their own teams' campaigns.")
@@ -516,8 +516,8 @@ def _mapping_form(batch, user, data=None):
 
 
 def _import_context(request, batch, mapping_form=None):
-    from campaigns import imports
     from campaigns.imports import messages as import_messages
+    from campaigns.imports import services as imports
     from campaigns.models import FactSource
 
     labels = dict(FactSource.choices)
@@ -546,7 +546,7 @@ def import_detail(request, pk):
 
 @require_POST
 def import_map(request, pk):
-    from campaigns import imports
+    from campaigns.imports import services as imports
 
     batch = _own_import(request, pk)
     form = _mapping_form(batch, request.user, request.POST)
@@ -566,7 +566,7 @@ def import_map(request, pk):
 
 @require_POST
 def import_start(request, pk):
-    from campaigns import imports
+    from campaigns.imports import services as imports
 
     batch = _own_import(request, pk)
     try:

@@ -16,7 +16,7 @@ from budgets import services as budget_services
 from budgets.models import AllocationRequest
 from campaigns import program_services
 from campaigns import services as campaign_services
-from campaigns.imports import import_upload
+from campaigns.imports.services import import_upload
 from campaigns.models import AttachmentKind, ImportBatch
 from metrics import kpi_services
 from metrics.models import ResponseModel, Scenario

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns.importers import base
-from campaigns.imports import import_start, import_upload
 from campaigns.imports.messages import name_rows
+from campaigns.imports.services import import_start, import_upload
 from campaigns.models import ImportStatus, ResultFact, SpendEntry
 from mops.money import MONEY_MAX_TEXT
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from campaigns import hooks
-from campaigns.imports import import_map, import_run, import_start, import_upload
+from campaigns.imports.services import import_map, import_run, import_start, import_upload
 from campaigns.models import CampaignAlias, ImportBatch, ImportStatus, ResultFact, SpendEntry
 from mops.models import AuditEvent
 from planning import services as planning_services
@@ -741,8 +741,8 @@ def test_progress_is_visible_while_an_all_or_nothing_import_runs(marketer, team,
     needs.postgresql("progress over a second connection is PostgreSQL's")
     from django.db import connections
 
-    from campaigns import imports
     from campaigns.imports import checking
+    from campaigns.imports import services as imports
 
     monkeypatch.setattr(checking, "CHUNK", 64)
     codes = [CampaignFactory(team=team, code=f"bulk-{i}").code for i in range(3)]

@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, resolve, reverse
 
 from campaigns import attachments, services
-from campaigns.imports import import_upload
 from campaigns.imports.files import spooled
+from campaigns.imports.services import import_upload
 from campaigns.models import CampaignAttachment, ImportBatch
 
 pytestmark = pytest.mark.django_db
@@ -276,7 +276,7 @@ def test_text_files_obey_the_same_limits(settings, marketer, campaign, limits, c
 def test_a_large_file_is_checked_by_the_worker_not_the_request(
     settings, marketer, campaign, django_capture_on_commit_callbacks
 ):
-    from campaigns.imports import import_start
+    from campaigns.imports.services import import_start
 
     settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
     content = SPEND_CSV + b"2026-01-11,spring-webinars,5.00,USD\n2026-01-12,spring-webinars,-1,USD\n"
@@ -383,7 +383,7 @@ def test_the_page_says_a_large_file_is_being_checked_and_polls(settings, client,
 def test_a_large_file_is_checked_again_by_the_worker_after_its_mapping(
     settings, marketer, campaign, django_capture_on_commit_callbacks
 ):
-    from campaigns.imports import import_map
+    from campaigns.imports.services import import_map
 
     settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
     content = SPEND_CSV + b"2026-01-11,Old test,5.00,USD\n2026-01-12,Brand US,7.00,USD\n"

@@ -20,7 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from campaigns import services as campaign_services
-from campaigns.imports import import_map, import_start, import_upload
+from campaigns.imports.services import import_map, import_start, import_upload
 from campaigns.models import AttachmentKind, ResultFact, SpendEntry
 from metrics import services as metric_services
 from metrics.models import DirtyMark

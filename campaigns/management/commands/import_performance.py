@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.importers import IMPORTERS
-from campaigns.imports import import_check, import_map, import_run, import_start, import_upload
+from campaigns.imports.services import import_check, import_map, import_run, import_start, import_upload
 from campaigns.models import Campaign, ImportBatch, ImportStatus
 from mops.celery import app as celery_app
 
