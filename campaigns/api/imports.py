@@ -15,7 +15,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from campaigns import permissions, selectors
-from campaigns.importers import IMPORTERS
+from campaigns.importers.formats import IMPORTERS
 from campaigns.imports import messages as import_messages
 from campaigns.imports import services as imports
 from campaigns.models import FactSource, ImportBatch, ImportStatus

@@ -14,7 +14,7 @@ nor a Python object per row):
 
 - The file is read a block of rows at a time, column by column (``importers.columns``): each
   distinct date, campaign and currency of a block is read once, numbers in the usual shapes all at
-  once; any row with something unusual goes through the row-by-row reading (``base.RowParser``),
+  once; any row with something unusual goes through the row-by-row reading (``layouts.RowParser``),
   which remains the reference for every value and message.
 - The check (``checking``) works on those columns. A run reads its file once: each block's good
   rows are staged in a temporary table as soon as they are checked (``writing.Writer.stage``).
@@ -68,7 +68,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from campaigns.importers import IMPORTERS, base
+from campaigns.importers import formats, layouts, shapes, sheets
+from campaigns.importers.formats import IMPORTERS
 from campaigns.imports import messages
 from campaigns.imports.checking import Check, check_file
 from campaigns.imports.files import local_file, spooled, stored_name
@@ -118,11 +119,11 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
         raise ValidationError({"format": [f"Unknown import format {format!r}."]})
     with spooled(file) as (path, _size, sha256):
         try:
-            fmt, table = base.sniff(path, format=format)
+            fmt, table = formats.sniff(path, format=format)
             layout = IMPORTERS[fmt].layout(table.header)
-            in_worker = base.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES
+            in_worker = sheets.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES
             check = None if in_worker else check_file(table=table, format=fmt, actor=actor, skip=set(), final=False)
-        except base.ImportFileError as exc:
+        except shapes.ImportFileError as exc:
             raise ValidationError({"file": [str(exc)]}) from None
         if check is not None and check.rows_total == 0:
             raise ValidationError({"file": ["The file has a header but no data rows."]})
@@ -133,7 +134,7 @@ def import_upload(*, actor, file, filename: str, commit_mode: str = "all", forma
             commit_mode=commit_mode,
             uploaded_by=actor,
             status=ImportStatus.CHECKING if in_worker else ImportStatus.UPLOADED,
-            columns=base.column_report(table.header, layout),
+            columns=layouts.column_report(table.header, layout),
         )
         if check is not None:
             for name, value in check.fields({}).items():
@@ -180,7 +181,7 @@ def import_check(*, batch_id: int) -> ImportBatch:
             check = check_file(
                 table=table, format=batch.format, actor=batch.uploaded_by, skip=set(skipped), final=False
             )
-    except (ValidationError, base.ImportFileError) as exc:
+    except (ValidationError, shapes.ImportFileError) as exc:
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return _checked(batch, status=ImportStatus.FAILED, errors=[{"row": None, "message": message}])
     if check.rows_total == 0:
@@ -227,7 +228,7 @@ def import_map(*, actor, batch: ImportBatch, mapping: dict[str, Campaign | None]
                 after={"source": batch.format, "external_ref": ref, "campaign": campaign.code},
             )
     with local_file(batch) as path:
-        if base.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES:
+        if sheets.read_size(path) > settings.IMPORT_CHECK_IN_REQUEST_BYTES:
             # A large file is checked again by the worker; the skipped references wait on the batch.
             notes = Check().fields(skipped)["errors"]
             ImportBatch.objects.filter(pk=batch.pk).update(
@@ -410,7 +411,7 @@ def _run(batch_id: int) -> ImportBatch:
                 return _check_and_write(batch, table, skipped, writer)
             finally:
                 writer.close()
-    except base.ImportFileError as exc:  # the file itself (a limit): no retry will change that
+    except shapes.ImportFileError as exc:  # the file itself (a limit): no retry will change that
         _mark_stopped(batch, exc, message=str(exc))
         batch.refresh_from_db()
         return batch
@@ -419,7 +420,7 @@ def _run(batch_id: int) -> ImportBatch:
         raise
 
 
-def _check_and_write(batch: ImportBatch, table: base.Table, skipped: dict, writer: Writer) -> ImportBatch:
+def _check_and_write(batch: ImportBatch, table: sheets.Table, skipped: dict, writer: Writer) -> ImportBatch:
     """One reading of the file: each block is checked and its good rows staged; then, unless an
     all-or-nothing import found a bad row, the staged rows are written."""
 
@@ -526,8 +527,8 @@ def _has_row_errors(batch: ImportBatch) -> bool:
     return any(e.get("row") is not None for e in batch.errors)
 
 
-def _table(batch: ImportBatch, path) -> base.Table:
+def _table(batch: ImportBatch, path) -> sheets.Table:
     try:
-        return base.sniff(path, format=batch.format)[1]
-    except base.ImportFileError as exc:
+        return formats.sniff(path, format=batch.format)[1]
+    except shapes.ImportFileError as exc:
         raise ValidationError({"file": [str(exc)]}) from None
