@@ -14,9 +14,11 @@ from django.utils.text import slugify
 
 from campaigns import attachments, selectors, utm
 from campaigns.models import RESULT_MEASURES, AttachmentKind, Campaign, CampaignStatus, FactSource, ImportBatch
+from campaigns.permissions import programs_visible_to
 from mops.forms import CrispyFormMixin
 from mops.models import Currency
 from mops.money import MoneyFormField
+from mops.permissions import teams_visible_to
 from planning.permissions import (
     channels_visible_to,
     objectives_visible_to,
@@ -72,8 +74,6 @@ class CampaignFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from campaigns.permissions import programs_visible_to
-        from mops.permissions import teams_visible_to
 
         self.fields["team"].queryset = teams_visible_to(user).order_by("name")
         self.fields["program"].queryset = programs_visible_to(user).order_by("name")
@@ -182,7 +182,6 @@ class CampaignForm(forms.ModelForm):
         self.fields["objective"].queryset = (
             objectives_visible_to(user).filter(is_active=True).select_related("fiscal_year")
         )
-        from campaigns.permissions import programs_visible_to
 
         self.fields["program"].queryset = programs_visible_to(user).filter(is_active=True)
         self.fields["currency"].choices = currency_choices()

@@ -25,11 +25,14 @@ from campaigns.models import (
     Tactic,
 )
 from campaigns.permissions import can_create_campaign_for, can_edit_campaign
+from campaigns.subjects import CAMPAIGN_LAUNCH
 from mops.errors import Conflict
 from mops.money import check_money_bound
 from mops.selectors import FxRateMissing, to_base_currency
 from mops.services import audit, snapshot
 from planning.selectors import assert_open
+from workflows.selectors import active_template_for
+from workflows.services import instance_start
 
 CAMPAIGN_FIELDS = [
     "name",
@@ -127,8 +130,6 @@ def campaign_create(*, actor, team, **fields) -> Campaign:
     fields.setdefault("utm_campaign", fields["code"])
     campaign = Campaign(team=team, status=CampaignStatus.DRAFT, **fields)
     if not campaign.currency:
-        from django.conf import settings
-
         campaign.currency = settings.BASE_CURRENCY
     check_amounts(**{field: getattr(campaign, field) for field in _CAMPAIGN_AMOUNTS})
     campaign.full_clean(exclude=["planned_cost_base"])
@@ -187,8 +188,6 @@ MANUAL_TRANSITIONS = {
 
 def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
     _require_edit(actor, campaign)
-    from campaigns.subjects import CAMPAIGN_LAUNCH
-    from workflows.selectors import active_template_for
 
     if status not in CampaignStatus.values:
         raise ValidationError({"status": [f"Unknown status {status!r}."]})
@@ -219,8 +218,6 @@ def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
 
 def campaign_submit_for_launch(*, actor, campaign: Campaign):
     """Start the launch workflow: the campaign is in launch review until it approves (→ live)."""
-    from campaigns.subjects import CAMPAIGN_LAUNCH
-    from workflows.services import instance_start
 
     _require_edit(actor, campaign)
     if campaign.status != CampaignStatus.PLANNED:

@@ -28,11 +28,15 @@ from campaigns.forms import (
     WeekPickerForm,
     result_week_formset,
 )
-from campaigns.models import Campaign, CampaignStatus, ImportStatus
+from campaigns.imports import messages as import_messages
+from campaigns.imports import services as imports
+from campaigns.models import Campaign, CampaignStatus, FactSource, ImportStatus
 from campaigns.permissions import can_edit_campaign, can_view_campaigns, spend_visible_to
+from campaigns.subjects import CAMPAIGN_LAUNCH
 from mops.errors import Conflict
 from mops.figures import to_html
 from mops.forms import add_service_errors
+from workflows.selectors import active_template_for, instance_steps, instances_of, open_instance_of
 
 
 def _require_area(user):
@@ -132,8 +136,6 @@ def campaign_edit(request, pk):
 
 def _status_actions(campaign: Campaign) -> tuple[list, bool]:
     """The manual status moves offered to an editor, and whether "Submit for launch" is."""
-    from campaigns.subjects import CAMPAIGN_LAUNCH
-    from workflows.selectors import active_template_for
 
     moves = services.MANUAL_TRANSITIONS.get(campaign.status, set())
     launch_review = campaign.status == CampaignStatus.PLANNED and active_template_for(CAMPAIGN_LAUNCH) is not None
@@ -144,8 +146,6 @@ def _status_actions(campaign: Campaign) -> tuple[list, bool]:
 
 
 def _workflow_steps(campaign: Campaign):
-    from workflows.selectors import instance_steps, instances_of, open_instance_of
-
     instance = open_instance_of(campaign) or instances_of(campaign).order_by("-started_at", "-id").first()
     return instance, (instance_steps(instance) if instance else [])
 
@@ -471,8 +471,6 @@ def import_list(request):
 
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
-    from campaigns.imports import services as imports
-
     if not permissions.can_import(request.user):
         raise PermissionDenied("Only marketers can import spend and results, for their own teams' campaigns.")
     form = ImportUploadForm(request.POST or None, request.FILES or None)
@@ -516,10 +514,6 @@ def _mapping_form(batch, user, data=None):
 
 
 def _import_context(request, batch, mapping_form=None):
-    from campaigns.imports import messages as import_messages
-    from campaigns.imports import services as imports
-    from campaigns.models import FactSource
-
     labels = dict(FactSource.choices)
     repeats = [{**r, "source_label": labels.get(r["source"], r["source"])} for r in batch.repeats[:200]]
     return {
@@ -546,8 +540,6 @@ def import_detail(request, pk):
 
 @require_POST
 def import_map(request, pk):
-    from campaigns.imports import services as imports
-
     batch = _own_import(request, pk)
     form = _mapping_form(batch, request.user, request.POST)
     if form is None:
@@ -566,8 +558,6 @@ def import_map(request, pk):
 
 @require_POST
 def import_start(request, pk):
-    from campaigns.imports import services as imports
-
     batch = _own_import(request, pk)
     try:
         batch = imports.import_start(

@@ -25,13 +25,14 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from campaigns.importers import columns, layouts, shapes, sheets
 from campaigns.importers.formats import IMPORTERS
-from campaigns.models import Campaign, CampaignAlias, FactSource
+from campaigns.models import Campaign, CampaignAlias, FactSource, SpendEntry
 from campaigns.selectors import editable_campaigns
 from mops.models import Currency, FxRate
+from mops.money import money
 from mops.selectors import FxRateMissing
 from planning.selectors import closed_periods_between
 
@@ -361,10 +362,6 @@ class Repeats:
         self.sums: dict[int, list] = {}  # day key → [file's spend, first row, currency]
 
     def add(self, keys: np.ndarray, rows: np.ndarray, spend: np.ndarray, currency: np.ndarray) -> None:
-        from django.db.models import Sum
-
-        from campaigns.models import SpendEntry
-
         stated = np.flatnonzero(~pd.isna(spend))
         if not len(stated):
             return
@@ -403,7 +400,6 @@ class Repeats:
 
     def found(self, campaigns: "Campaigns") -> tuple[list[dict], int]:
         """(the first MAX_REPEATS repeats in row order, how many there are)."""
-        from mops.money import money
 
         codes = {c.pk: c.code for c in campaigns.found.values() if c is not None}
         repeats = []

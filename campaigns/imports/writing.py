@@ -32,6 +32,7 @@ from operator import or_
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -41,7 +42,7 @@ from campaigns.importers import layouts, shapes
 from campaigns.imports import checking
 from campaigns.imports.checking import ONE, Check, GoodRows
 from campaigns.imports.upserts import Upsert, UpsertFromDays
-from campaigns.models import RESULT_MEASURES, ImportBatch, ResultFact, SpendEntry
+from campaigns.models import RESULT_MEASURES, Campaign, ImportBatch, ResultFact, SpendEntry
 from mops.money import MONEY_MAX, MONEY_MAX_TEXT, money
 
 logger = logging.getLogger(__name__)
@@ -446,9 +447,6 @@ def _past_bound(day: Day, rate: Decimal | None) -> bool:
 
 def past_money_bound(days: list[tuple]) -> shapes.LimitError:
     """The error for campaign-days whose money, added up or converted, is past the bound."""
-    from django.conf import settings
-
-    from campaigns.models import Campaign
 
     codes = dict(Campaign.objects.filter(pk__in={c for c, _ in days}).values_list("pk", "code"))
     named = [f"{codes.get(c, c)} on {d if isinstance(d, str) else d.isoformat()}" for c, d in days[:5]]
