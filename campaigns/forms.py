@@ -12,8 +12,8 @@ from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.utils.text import slugify
 
-from campaigns import attachments, selectors, utm
-from campaigns.models import RESULT_MEASURES, AttachmentKind, Campaign, CampaignStatus, FactSource, ImportBatch
+from campaigns import selectors, utm
+from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus, FactSource, ImportBatch
 from campaigns.permissions import programs_visible_to
 from mops.forms import CrispyFormMixin
 from mops.models import Currency
@@ -271,20 +271,6 @@ class TacticForm(CrispyFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].queryset = channels_visible_to(user).filter(is_active=True).order_by("name")
-        self.helper.form_tag = False
-
-
-class AttachmentForm(CrispyFormMixin, forms.Form):
-    """A file for the campaign page's "Files" section; the type and size checks are the service's."""
-
-    submit_label = "Upload"
-    file = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ",".join(attachments.ALLOWED_EXTENSIONS)}))
-    kind = forms.ChoiceField(choices=AttachmentKind.choices, initial=AttachmentKind.BRIEF)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        limit = attachments.human_size(settings.ATTACHMENT_MAX_BYTES)
-        self.fields["file"].help_text = f"Up to {limit}: {attachments.ALLOWED_LABELS}."
         self.helper.form_tag = False
 
 

@@ -1,9 +1,8 @@
 """Every write to campaigns: validate (including closed periods and FX), lock, write, audit, and
-announce changed facts after commit (``hooks.facts_changed``). Also a campaign's files, whose
-stored file lives and dies with its row."""
+announce changed facts after commit (``hooks.facts_changed``). A campaign's files are
+``campaigns.attachments.services``; keyed and bulk fact writes ``campaigns.facts.services``."""
 
 import datetime
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,12 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from campaigns import attachments, hooks
+from campaigns import hooks
 from campaigns.models import (
     RESULT_MEASURES,
-    AttachmentKind,
     Campaign,
-    CampaignAttachment,
     CampaignStatus,
     FactSource,
     ResultFact,
@@ -76,7 +73,7 @@ SPEND_FIELDS = [
 ]
 
 
-def _require_edit(actor, campaign):
+def require_edit(actor, campaign):
     if not can_edit_campaign(actor, campaign):
         raise PermissionDenied("Only marketers of the campaign's team can change it, its spend or its results.")
 
@@ -145,7 +142,7 @@ def campaign_create(*, actor, team, **fields) -> Campaign:
 
 
 def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     unknown = set(changes) - set(CAMPAIGN_FIELDS)
     if unknown:
         raise ValueError(f"Unknown campaign fields: {sorted(unknown)}")
@@ -187,7 +184,7 @@ MANUAL_TRANSITIONS = {
 
 
 def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
 
     if status not in CampaignStatus.values:
         raise ValidationError({"status": [f"Unknown status {status!r}."]})
@@ -219,7 +216,7 @@ def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
 def campaign_submit_for_launch(*, actor, campaign: Campaign):
     """Start the launch workflow: the campaign is in launch review until it approves (→ live)."""
 
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     if campaign.status != CampaignStatus.PLANNED:
         raise ValidationError({"status": ["Only a planned campaign can be submitted for launch."]})
     with transaction.atomic():
@@ -241,7 +238,7 @@ def campaign_submit_for_launch(*, actor, campaign: Campaign):
 
 
 def tactic_create(*, actor, campaign: Campaign, name: str, channel=None, planned_cost=Decimal(0)) -> Tactic:
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     check_amounts(planned_cost=planned_cost)
     tactic = Tactic(campaign=campaign, name=name.strip(), channel=channel, planned_cost=planned_cost)
     tactic.full_clean()
@@ -271,7 +268,7 @@ def spend_log(
 ) -> SpendEntry:
     """Record money spent. Refused in a closed month, without an exchange rate for the date, or for
     an amount past the money bound as given or once converted to the base currency."""
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     if tactic is not None and tactic.campaign_id != campaign.pk:
         raise ValidationError({"tactic": ["That tactic belongs to another campaign."]})
     assert_open(date)
@@ -297,7 +294,7 @@ def spend_log(
 
 
 def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
-    _require_edit(actor, entry.campaign)
+    require_edit(actor, entry.campaign)
     allowed = {"date", "amount", "currency", "tactic", "vendor", "reference", "note"}
     if set(changes) - allowed:
         raise ValueError(f"Unknown spend fields: {sorted(set(changes) - allowed)}")
@@ -320,7 +317,7 @@ def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
 
 
 def spend_delete(*, actor, entry: SpendEntry) -> None:
-    _require_edit(actor, entry.campaign)
+    require_edit(actor, entry.campaign)
     with transaction.atomic():
         entry = SpendEntry.objects.select_for_update().get(pk=entry.pk)
         assert_open(entry.date)
@@ -349,7 +346,7 @@ def results_log(
 
     Measures not given keep their value; a row whose values do not change is left alone.
     """
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     unknown = set(measures) - set(RESULT_MEASURES)
     if unknown:
         raise ValueError(f"Unknown result measures: {sorted(unknown)}")
@@ -379,67 +376,3 @@ def results_log(
             outcome = "updated"
         hooks.facts_changed_on_commit({campaign.pk}, date, date)
     return Upserted(fact, outcome)
-
-
-# --- attachments ----------------------------------------------------------------------------
-
-ATTACHMENT_FIELDS = ["campaign", "name", "size", "content_type", "kind"]
-
-
-def attachment_add(*, actor, campaign: Campaign, uploaded_file, kind: str) -> CampaignAttachment:
-    """Attach a file to a campaign: a brief, creative, contract or PO, a report.
-
-    Refused with a ``ValidationError`` on ``file`` — and nothing stored, on disk or in the
-    database — when the file is empty, over ``ATTACHMENT_MAX_BYTES``, not of an allowed type by its
-    content, or named with an extension its content contradicts (``campaigns.attachments.check``).
-    The file is written under a random name only after those checks, inside the transaction, and
-    removed again if the transaction fails.
-    """
-    _require_edit(actor, campaign)
-    if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": [f"Unknown kind {kind!r}; use one of {', '.join(AttachmentKind.values)}."]})
-    checked = attachments.check(uploaded_file)
-    attachment = CampaignAttachment(
-        campaign=campaign,
-        name=checked.name,
-        size=checked.size,
-        content_type=checked.content_type,
-        kind=kind,
-        uploaded_by=actor,
-    )
-    stored = None
-    try:
-        with transaction.atomic():
-            attachment.file.save(f"{uuid.uuid4().hex}{checked.extension}", uploaded_file, save=False)
-            stored = attachment.file.name
-            attachment.save()
-            audit(
-                actor=actor,
-                action="attachment.add",
-                obj=attachment,
-                after={**snapshot(attachment, ATTACHMENT_FIELDS), "stored_as": stored},
-            )
-    except BaseException:
-        if stored:
-            attachment.file.storage.delete(stored)
-        raise
-    return attachment
-
-
-def attachment_delete(*, actor, attachment: CampaignAttachment) -> None:
-    """Delete a campaign's file: the row now, the stored file once the deletion has committed (a
-    rollback keeps both)."""
-    _require_edit(actor, attachment.campaign)
-    with transaction.atomic():
-        current = CampaignAttachment.objects.select_for_update().filter(pk=attachment.pk).first()
-        if current is None:
-            raise Conflict("The file was deleted meanwhile.")
-        storage, stored = current.file.storage, current.file.name
-        audit(
-            actor=actor,
-            action="attachment.delete",
-            obj=current,
-            before={**snapshot(current, ATTACHMENT_FIELDS), "stored_as": stored},
-        )
-        current.delete()
-        transaction.on_commit(lambda: storage.delete(stored))

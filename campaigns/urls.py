@@ -1,6 +1,7 @@
 from django.urls import path
 
-from campaigns import attachment_views, views
+from campaigns import views
+from campaigns.attachments import views as attachment_views
 
 app_name = "campaigns"
 urlpatterns = [

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns import figures, permissions, selectors, services, utm
+from campaigns.attachments.forms import AttachmentForm
 from campaigns.forms import (
-    AttachmentForm,
     CampaignFilterForm,
     CampaignForm,
     ImportMappingForm,

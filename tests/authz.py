@@ -16,6 +16,7 @@ from budgets import services as budget_services
 from budgets.models import AllocationRequest
 from campaigns import program_services
 from campaigns import services as campaign_services
+from campaigns.attachments import services as attachment_services
 from campaigns.imports.services import import_upload
 from campaigns.models import AttachmentKind, ImportBatch
 from metrics import kpi_services
@@ -104,7 +105,7 @@ def build_team_world(*, shared: dict, team, owner, finance) -> World:
     result = campaign_services.results_log(
         actor=owner, campaign=campaign, date=datetime.date(2026, 1, 5), leads=D("3")
     ).fact
-    attachment = campaign_services.attachment_add(
+    attachment = attachment_services.attachment_add(
         actor=owner,
         campaign=campaign,
         uploaded_file=SimpleUploadedFile("brief.pdf", PDF),

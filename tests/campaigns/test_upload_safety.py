@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, resolve, reverse
 
-from campaigns import attachments, services
+from campaigns.attachments import filetypes, services
 from campaigns.imports.files import spooled
 from campaigns.imports.services import import_upload
 from campaigns.models import CampaignAttachment, ImportBatch
@@ -150,14 +150,14 @@ def test_a_png_with_html_inside_is_only_ever_a_download(client, campaign, market
 def test_an_attachment_declared_too_big_is_refused_unread(settings):
     settings.ATTACHMENT_MAX_BYTES = 1024
     with pytest.raises(ValidationError, match="attachments can be at most 1 KB"):
-        attachments.check(Unreadable("huge.pdf", 10 * 1024 * 1024 * 1024))
+        filetypes.check(Unreadable("huge.pdf", 10 * 1024 * 1024 * 1024))
 
 
 def test_an_attachment_of_unknown_size_is_read_only_up_to_the_limit(settings):
     settings.ATTACHMENT_MAX_BYTES = 200 * 1024
     endless = Endless("huge.pdf", head=PDF)
     with pytest.raises(ValidationError, match="attachments can be at most 200 KB"):
-        attachments.check(endless)
+        filetypes.check(endless)
     assert endless.read_bytes <= settings.ATTACHMENT_MAX_BYTES + endless.chunk
 
 
