@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from campaigns import hooks, program_services, services
+from campaigns import hooks, services
 from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus, FactSource, Program, ResultFact, SpendEntry
 from mops.models import Team
 from mops.money import money
@@ -338,7 +338,7 @@ def _mark_exceptions(rng: random.Random, specs: list[Spec], today: datetime.date
 
 
 def _seed_programs(users) -> tuple[dict[str, Program], int]:
-    """Through ``program_services`` (validated and audited), as the team's lead."""
+    """Through ``services.program_create`` (validated and audited), as the team's lead."""
     leads = {"na-demand": "nadia", "emea-field": "elena", "apac-growth": "aiko", "brand-content": "bianca"}
     objectives = {o.name: o for o in Objective.objects.filter(name__in=[name for name, _, _ in OBJECTIVES])}
     teams = {t.slug: t for t in Team.objects.filter(slug__in=TEAMS)}
@@ -348,7 +348,7 @@ def _seed_programs(users) -> tuple[dict[str, Program], int]:
             continue
         owner = users[leads[team_slug]]
         objective = objectives.get(OBJECTIVES[objective_index][0]) if objective_index is not None else None
-        programs[code] = program_services.program_create(
+        programs[code] = services.program_create(
             actor=owner,
             name=name,
             code=code,

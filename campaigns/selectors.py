@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
-from campaigns.fact_selectors import sum_per, with_totals
+from campaigns.facts.selectors import sum_per, with_totals
 from campaigns.models import Campaign, CampaignAttachment, FactSource, ImportBatch, ResultFact, SpendEntry, Tactic
 from campaigns.permissions import campaigns_visible_to, team_ids_of
 from mops.models import AuditEvent

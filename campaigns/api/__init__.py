@@ -2,16 +2,16 @@
 results (single rows and all-or-nothing bulk posts), spreadsheet imports and campaign files.
 
 Serializers check the shape of a request; every write goes through ``campaigns.services``,
-``campaigns.program_services``, ``campaigns.fact_services`` or ``campaigns.imports``, whose errors
+``campaigns.facts.services``, ``campaigns.attachments.services`` or ``campaigns.imports.services``, whose errors
 become 400 / 403 / 409 bodies in ``mops.api_base.exception_handler``.
 """
 
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api.facts import ResultViewSet, SpendViewSet
 from campaigns.api.imports import ImportViewSet
 from campaigns.api.plan import CampaignViewSet, ProgramViewSet
 from campaigns.attachments.api import AttachmentViewSet
+from campaigns.facts.api import ResultViewSet, SpendViewSet
 
 router = SimpleRouter()
 router.register("programs", ProgramViewSet, basename="program")
