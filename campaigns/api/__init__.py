@@ -8,10 +8,10 @@ become 400 / 403 / 409 bodies in ``mops.api_base.exception_handler``.
 
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api.imports import ImportViewSet
 from campaigns.api.plan import CampaignViewSet, ProgramViewSet
 from campaigns.attachments.api import AttachmentViewSet
 from campaigns.facts.api import ResultViewSet, SpendViewSet
+from campaigns.imports.api import ImportViewSet
 
 router = SimpleRouter()
 router.register("programs", ProgramViewSet, basename="program")

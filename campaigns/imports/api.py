@@ -14,9 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from campaigns import permissions, selectors
+from campaigns import permissions
 from campaigns.importers.formats import IMPORTERS
 from campaigns.imports import messages as import_messages
+from campaigns.imports import selectors
 from campaigns.imports import services as imports
 from campaigns.models import FactSource, ImportBatch, ImportStatus
 from campaigns.permissions import campaigns_visible_to
