@@ -8,6 +8,6 @@ Rooms: ``shapes`` (what importers yield and raise), ``parsing`` (one cell: heade
 dates), ``sheets`` (a file as a stream of rows), ``layouts`` (rows into ``ParsedRow``, the reference
 reading), ``columns`` (``parse_blocks``: a block of rows at a time, column-wise — what imports use)
 and ``formats`` (``IMPORTERS``, ``sniff``: the header row and format of a file, ``parse_file``).
-The format modules import the shared ones, never ``formats``. Imports no Django model: writing
-facts is ``campaigns.imports``.
+The format modules import the shared ones, never ``formats``. May import ``campaigns.models``
+(``FactSource`` only), settings and ``mops.money``; writing facts is ``campaigns.imports``.
 """
