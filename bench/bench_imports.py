@@ -141,7 +141,7 @@ def write_google_ui(path: Path) -> None:
 
 def run_import(user, path: Path):
     """Upload (check) and run one file: (batch, upload seconds, run seconds)."""
-    from campaigns.imports import import_check, import_run, import_start, import_upload
+    from campaigns.imports.services import import_check, import_run, import_start, import_upload
 
     with path.open("rb") as fh:
         began = time.perf_counter()

@@ -12,11 +12,13 @@ from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.utils.text import slugify
 
-from campaigns import attachments, selectors, utm
-from campaigns.models import RESULT_MEASURES, AttachmentKind, Campaign, CampaignStatus, FactSource, ImportBatch
+from campaigns import selectors, utm
+from campaigns.models import RESULT_MEASURES, Campaign, CampaignStatus
+from campaigns.permissions import programs_visible_to
 from mops.forms import CrispyFormMixin
 from mops.models import Currency
 from mops.money import MoneyFormField
+from mops.permissions import teams_visible_to
 from planning.permissions import (
     channels_visible_to,
     objectives_visible_to,
@@ -72,8 +74,6 @@ class CampaignFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from campaigns.permissions import programs_visible_to
-        from mops.permissions import teams_visible_to
 
         self.fields["team"].queryset = teams_visible_to(user).order_by("name")
         self.fields["program"].queryset = programs_visible_to(user).order_by("name")
@@ -182,7 +182,6 @@ class CampaignForm(forms.ModelForm):
         self.fields["objective"].queryset = (
             objectives_visible_to(user).filter(is_active=True).select_related("fiscal_year")
         )
-        from campaigns.permissions import programs_visible_to
 
         self.fields["program"].queryset = programs_visible_to(user).filter(is_active=True)
         self.fields["currency"].choices = currency_choices()
@@ -272,20 +271,6 @@ class TacticForm(CrispyFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].queryset = channels_visible_to(user).filter(is_active=True).order_by("name")
-        self.helper.form_tag = False
-
-
-class AttachmentForm(CrispyFormMixin, forms.Form):
-    """A file for the campaign page's "Files" section; the type and size checks are the service's."""
-
-    submit_label = "Upload"
-    file = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ",".join(attachments.ALLOWED_EXTENSIONS)}))
-    kind = forms.ChoiceField(choices=AttachmentKind.choices, initial=AttachmentKind.BRIEF)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        limit = attachments.human_size(settings.ATTACHMENT_MAX_BYTES)
-        self.fields["file"].help_text = f"Up to {limit}: {attachments.ALLOWED_LABELS}."
         self.helper.form_tag = False
 
 
@@ -400,62 +385,3 @@ class UtmBuilderForm(forms.Form):
     def tracked_url(self) -> str:
         data = self.cleaned_data
         return utm.tracked_url(data["landing_url"], **{f: data[f] for f in utm.UTM_FIELDS})
-
-
-# --- imports ----------------------------------------------------------------------------------
-
-IMPORT_FORMATS = [
-    ("", "Detect automatically"),
-    (FactSource.GOOGLE_ADS, FactSource.GOOGLE_ADS.label),
-    (FactSource.META_ADS, FactSource.META_ADS.label),
-    (FactSource.LINKEDIN_ADS, FactSource.LINKEDIN_ADS.label),
-    (FactSource.MICROSOFT_ADS, FactSource.MICROSOFT_ADS.label),
-    (FactSource.GENERIC, "Generic spreadsheet (our template)"),
-]
-
-
-class ImportUploadForm(CrispyFormMixin, forms.Form):
-    submit_label = "Upload and check"
-    file = forms.FileField(
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
-        help_text="A CSV, tab-separated text or XLSX export from an ad platform, or our spreadsheet template.",
-    )
-    format = forms.ChoiceField(choices=IMPORT_FORMATS, required=False)
-    commit_mode = forms.ChoiceField(
-        choices=ImportBatch.CommitMode.choices,
-        initial=ImportBatch.CommitMode.ALL_OR_NOTHING,
-        widget=forms.RadioSelect,
-        label="If some rows are bad",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper.form_enctype = "multipart/form-data"
-        self.helper.attrs = {"enctype": "multipart/form-data"}
-
-
-SKIP = "skip"
-
-
-class ImportMappingForm(CrispyFormMixin, forms.Form):
-    """Each campaign name or id in the file that matches no campaign → one of the user's campaigns,
-    or skip its rows. The choice is remembered as an alias for the next import from that source."""
-
-    submit_label = "Save mapping"
-
-    def __init__(self, *args, refs: list[str], campaigns, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.refs = list(refs)
-        self.campaigns = {str(c.pk): c for c in campaigns}
-        choices = [("", "Choose a campaign…"), (SKIP, "Skip these rows")]
-        choices += [(pk, f"{c.name} ({c.code})") for pk, c in self.campaigns.items()]
-        for index, ref in enumerate(self.refs):
-            self.fields[f"ref_{index}"] = forms.ChoiceField(choices=choices, label=ref)
-
-    def mapping(self) -> dict:
-        """{ref: Campaign or None (skip)} for the import service."""
-        return {
-            ref: self.campaigns.get(self.cleaned_data[f"ref_{index}"])
-            for index, ref in enumerate(self.refs)
-            if self.cleaned_data.get(f"ref_{index}")
-        }

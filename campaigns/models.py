@@ -288,8 +288,8 @@ class CampaignAttachment(models.Model):
 
     The file is stored under a random name (``attachments/%Y/%m/<hex>.<ext>``), never the name the
     user gave it, which is kept in ``name`` for display and as the download's filename.
-    ``content_type`` is what ``campaigns.attachments`` detected from the content, not what the
-    browser claimed. Write through ``services.attachment_add`` / ``attachment_delete``, which check
+    ``content_type`` is what ``campaigns.attachments.filetypes`` detected from the content, not what the
+    browser claimed. Write through ``attachments.services.attachment_add`` / ``attachment_delete``, which check
     the type and size and keep file and row together.
     """
 

@@ -9,8 +9,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
-from campaigns.fact_selectors import sum_per, with_totals
-from campaigns.models import Campaign, CampaignAttachment, FactSource, ImportBatch, ResultFact, SpendEntry, Tactic
+from campaigns.facts.selectors import sum_per, with_totals
+from campaigns.models import Campaign, CampaignAttachment, FactSource, ResultFact, SpendEntry, Tactic
 from campaigns.permissions import campaigns_visible_to, team_ids_of
 from mops.models import AuditEvent
 from mops.money import MoneyField
@@ -322,11 +322,7 @@ def calendar(*, user, start: datetime.date, end: datetime.date, group: str = "te
     return [groups[label] for label in sorted(groups, key=str.casefold)]
 
 
-# --- imports ----------------------------------------------------------------------------------
-
-
-def my_imports(*, user) -> QuerySet[ImportBatch]:
-    return ImportBatch.objects.filter(uploaded_by=user).order_by("-created_at", "-id")
+# --- campaigns a user may write (an import's mapping targets) -------------------------------
 
 
 def editable_campaigns(*, user) -> QuerySet[Campaign]:
@@ -334,19 +330,3 @@ def editable_campaigns(*, user) -> QuerySet[Campaign]:
     if not user.is_authenticated or not is_marketer(user):
         return Campaign.objects.none()
     return Campaign.objects.filter(team_id__in=team_ids_of(user)).select_related("team").order_by("name")
-
-
-def unknown_refs(batch: ImportBatch) -> list[str]:
-    """The campaign names or ids in an import's file that still match no campaign."""
-    refs = []
-    for item in batch.unknown_campaigns or []:
-        ref = item if isinstance(item, str) else (item.get("ref") or item.get("name") or item.get("external_ref"))
-        if ref and ref not in refs:
-            refs.append(str(ref))
-    return refs
-
-
-def import_row_error_count(batch: ImportBatch) -> int:
-    """Rows rejected for an error in them (not those of a campaign reference the user skipped)."""
-    skipped = sum(e.get("rows", 0) for e in batch.errors if e.get("row") is None and "ref" in e)
-    return batch.rows_rejected - skipped

@@ -1,9 +1,9 @@
-"""Every write to campaigns: validate (including closed periods and FX), lock, write, audit, and
-announce changed facts after commit (``hooks.facts_changed``). Also a campaign's files, whose
-stored file lives and dies with its row."""
+"""Every write to programs and campaigns (with their tactics, spend and results): validate
+(including closed periods and FX), lock, write, audit, and announce changed facts after commit
+(``hooks.facts_changed``). A campaign's files are ``campaigns.attachments.services``; keyed and
+bulk fact writes ``campaigns.facts.services``."""
 
 import datetime
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,24 +12,32 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from campaigns import attachments, hooks
+from campaigns import hooks
 from campaigns.models import (
     RESULT_MEASURES,
-    AttachmentKind,
     Campaign,
-    CampaignAttachment,
     CampaignStatus,
     FactSource,
+    Program,
     ResultFact,
     SpendEntry,
     Tactic,
 )
-from campaigns.permissions import can_create_campaign_for, can_edit_campaign
+from campaigns.permissions import (
+    can_create_campaign_for,
+    can_edit_campaign,
+    can_edit_program,
+    can_give_program_to,
+    can_manage_programs,
+)
+from campaigns.subjects import CAMPAIGN_LAUNCH
 from mops.errors import Conflict
 from mops.money import check_money_bound
 from mops.selectors import FxRateMissing, to_base_currency
 from mops.services import audit, snapshot
 from planning.selectors import assert_open
+from workflows.selectors import active_template_for
+from workflows.services import instance_start
 
 CAMPAIGN_FIELDS = [
     "name",
@@ -73,7 +81,7 @@ SPEND_FIELDS = [
 ]
 
 
-def _require_edit(actor, campaign):
+def require_edit(actor, campaign):
     if not can_edit_campaign(actor, campaign):
         raise PermissionDenied("Only marketers of the campaign's team can change it, its spend or its results.")
 
@@ -113,6 +121,58 @@ def bounded_base(amount: Decimal, currency: str, on: datetime.date, *, field: st
     return base
 
 
+# --- programs (the initiatives campaigns roll up to) -------------------------------------
+# Marketers and ops admins manage programs (``can_manage_programs``); a marketer keeps the
+# programs of their own teams.
+
+PROGRAM_FIELDS = ["name", "code", "team", "objective", "owner", "description", "is_active"]
+
+
+def _require_manager(actor):
+    if not can_manage_programs(actor):
+        raise PermissionDenied("Only marketers and ops admins can create or change programs.")
+
+
+def _require_team(actor, team):
+    if not can_give_program_to(actor, team):
+        raise PermissionDenied("Marketers keep programs of their own teams only.")
+
+
+def program_create(*, actor, name: str, code: str = "", **fields) -> Program:
+    """Create a program; the code defaults to the slugified name (and must be unique)."""
+    _require_manager(actor)
+    unknown = set(fields) - set(PROGRAM_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown program fields: {sorted(unknown)}")
+    _require_team(actor, fields.get("team"))
+    program = Program(name=name.strip(), code=code or slugify(name)[:40], **fields)
+    program.full_clean()
+    with transaction.atomic():
+        program.save()
+        audit(actor=actor, action="program.create", obj=program, after=snapshot(program, PROGRAM_FIELDS))
+    return program
+
+
+def program_update(*, actor, program: Program, **changes) -> Program:
+    _require_manager(actor)
+    if not can_edit_program(actor, program):
+        raise PermissionDenied("Only the team's marketers and ops admins can change a team's program.")
+    if "team" in changes:
+        _require_team(actor, changes["team"])
+    unknown = set(changes) - set(PROGRAM_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown program fields: {sorted(unknown)}")
+    with transaction.atomic():
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        before = snapshot(program, PROGRAM_FIELDS)
+        for field, value in changes.items():
+            setattr(program, field, value)
+        program.full_clean()
+        program.save()
+        audit(actor=actor, action="program.update", obj=program, before=before, after=snapshot(program, PROGRAM_FIELDS))
+    return program
+
+
 # --- campaigns ------------------------------------------------------------------------------
 
 
@@ -127,8 +187,6 @@ def campaign_create(*, actor, team, **fields) -> Campaign:
     fields.setdefault("utm_campaign", fields["code"])
     campaign = Campaign(team=team, status=CampaignStatus.DRAFT, **fields)
     if not campaign.currency:
-        from django.conf import settings
-
         campaign.currency = settings.BASE_CURRENCY
     check_amounts(**{field: getattr(campaign, field) for field in _CAMPAIGN_AMOUNTS})
     campaign.full_clean(exclude=["planned_cost_base"])
@@ -144,7 +202,7 @@ def campaign_create(*, actor, team, **fields) -> Campaign:
 
 
 def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     unknown = set(changes) - set(CAMPAIGN_FIELDS)
     if unknown:
         raise ValueError(f"Unknown campaign fields: {sorted(unknown)}")
@@ -186,9 +244,7 @@ MANUAL_TRANSITIONS = {
 
 
 def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
-    _require_edit(actor, campaign)
-    from campaigns.subjects import CAMPAIGN_LAUNCH
-    from workflows.selectors import active_template_for
+    require_edit(actor, campaign)
 
     if status not in CampaignStatus.values:
         raise ValidationError({"status": [f"Unknown status {status!r}."]})
@@ -219,10 +275,8 @@ def campaign_set_status(*, actor, campaign: Campaign, status: str) -> Campaign:
 
 def campaign_submit_for_launch(*, actor, campaign: Campaign):
     """Start the launch workflow: the campaign is in launch review until it approves (→ live)."""
-    from campaigns.subjects import CAMPAIGN_LAUNCH
-    from workflows.services import instance_start
 
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     if campaign.status != CampaignStatus.PLANNED:
         raise ValidationError({"status": ["Only a planned campaign can be submitted for launch."]})
     with transaction.atomic():
@@ -244,7 +298,7 @@ def campaign_submit_for_launch(*, actor, campaign: Campaign):
 
 
 def tactic_create(*, actor, campaign: Campaign, name: str, channel=None, planned_cost=Decimal(0)) -> Tactic:
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     check_amounts(planned_cost=planned_cost)
     tactic = Tactic(campaign=campaign, name=name.strip(), channel=channel, planned_cost=planned_cost)
     tactic.full_clean()
@@ -274,7 +328,7 @@ def spend_log(
 ) -> SpendEntry:
     """Record money spent. Refused in a closed month, without an exchange rate for the date, or for
     an amount past the money bound as given or once converted to the base currency."""
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     if tactic is not None and tactic.campaign_id != campaign.pk:
         raise ValidationError({"tactic": ["That tactic belongs to another campaign."]})
     assert_open(date)
@@ -300,7 +354,7 @@ def spend_log(
 
 
 def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
-    _require_edit(actor, entry.campaign)
+    require_edit(actor, entry.campaign)
     allowed = {"date", "amount", "currency", "tactic", "vendor", "reference", "note"}
     if set(changes) - allowed:
         raise ValueError(f"Unknown spend fields: {sorted(set(changes) - allowed)}")
@@ -323,7 +377,7 @@ def spend_update(*, actor, entry: SpendEntry, **changes) -> SpendEntry:
 
 
 def spend_delete(*, actor, entry: SpendEntry) -> None:
-    _require_edit(actor, entry.campaign)
+    require_edit(actor, entry.campaign)
     with transaction.atomic():
         entry = SpendEntry.objects.select_for_update().get(pk=entry.pk)
         assert_open(entry.date)
@@ -352,7 +406,7 @@ def results_log(
 
     Measures not given keep their value; a row whose values do not change is left alone.
     """
-    _require_edit(actor, campaign)
+    require_edit(actor, campaign)
     unknown = set(measures) - set(RESULT_MEASURES)
     if unknown:
         raise ValueError(f"Unknown result measures: {sorted(unknown)}")
@@ -382,67 +436,3 @@ def results_log(
             outcome = "updated"
         hooks.facts_changed_on_commit({campaign.pk}, date, date)
     return Upserted(fact, outcome)
-
-
-# --- attachments ----------------------------------------------------------------------------
-
-ATTACHMENT_FIELDS = ["campaign", "name", "size", "content_type", "kind"]
-
-
-def attachment_add(*, actor, campaign: Campaign, uploaded_file, kind: str) -> CampaignAttachment:
-    """Attach a file to a campaign: a brief, creative, contract or PO, a report.
-
-    Refused with a ``ValidationError`` on ``file`` — and nothing stored, on disk or in the
-    database — when the file is empty, over ``ATTACHMENT_MAX_BYTES``, not of an allowed type by its
-    content, or named with an extension its content contradicts (``campaigns.attachments.check``).
-    The file is written under a random name only after those checks, inside the transaction, and
-    removed again if the transaction fails.
-    """
-    _require_edit(actor, campaign)
-    if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": [f"Unknown kind {kind!r}; use one of {', '.join(AttachmentKind.values)}."]})
-    checked = attachments.check(uploaded_file)
-    attachment = CampaignAttachment(
-        campaign=campaign,
-        name=checked.name,
-        size=checked.size,
-        content_type=checked.content_type,
-        kind=kind,
-        uploaded_by=actor,
-    )
-    stored = None
-    try:
-        with transaction.atomic():
-            attachment.file.save(f"{uuid.uuid4().hex}{checked.extension}", uploaded_file, save=False)
-            stored = attachment.file.name
-            attachment.save()
-            audit(
-                actor=actor,
-                action="attachment.add",
-                obj=attachment,
-                after={**snapshot(attachment, ATTACHMENT_FIELDS), "stored_as": stored},
-            )
-    except BaseException:
-        if stored:
-            attachment.file.storage.delete(stored)
-        raise
-    return attachment
-
-
-def attachment_delete(*, actor, attachment: CampaignAttachment) -> None:
-    """Delete a campaign's file: the row now, the stored file once the deletion has committed (a
-    rollback keeps both)."""
-    _require_edit(actor, attachment.campaign)
-    with transaction.atomic():
-        current = CampaignAttachment.objects.select_for_update().filter(pk=attachment.pk).first()
-        if current is None:
-            raise Conflict("The file was deleted meanwhile.")
-        storage, stored = current.file.storage, current.file.name
-        audit(
-            actor=actor,
-            action="attachment.delete",
-            obj=current,
-            before={**snapshot(current, ATTACHMENT_FIELDS), "stored_as": stored},
-        )
-        current.delete()
-        transaction.on_commit(lambda: storage.delete(stored))

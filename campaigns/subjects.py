@@ -3,6 +3,7 @@ asset review (its model arrives with campaign files)."""
 
 from django.urls import reverse
 
+from campaigns.models import Campaign, CampaignStatus
 from workflows import registry
 
 CAMPAIGN_LAUNCH = "campaign_launch"
@@ -11,16 +12,12 @@ ASSET_REVIEW = "asset_review"
 
 def _set_campaign_status(status):
     def callback(instance):
-        from campaigns.models import Campaign
-
         Campaign.objects.filter(pk=instance.subject_id).update(status=status)
 
     return callback
 
 
 def register() -> None:
-    from campaigns.models import CampaignStatus
-
     registry.register(
         registry.SubjectType(
             key=CAMPAIGN_LAUNCH,

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from campaigns import attachment_views, views
+from campaigns import views
+from campaigns.attachments import views as attachment_views
+from campaigns.imports import views as import_views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -19,10 +21,10 @@ urlpatterns = [
     path("<int:pk>/attachments/", attachment_views.attachment_add, name="attachment-add"),
     path("attachments/<int:attachment_id>/download/", attachment_views.attachment_download, name="attachment-download"),
     path("attachments/<int:attachment_id>/delete/", attachment_views.attachment_delete, name="attachment-delete"),
-    path("imports/", views.import_list, name="import-list"),
-    path("imports/new/", views.import_upload, name="import-upload"),
-    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
-    path("imports/<int:pk>/map/", views.import_map, name="import-map"),
-    path("imports/<int:pk>/start/", views.import_start, name="import-start"),
-    path("imports/<int:pk>/progress/", views.import_progress, name="import-progress"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/new/", import_views.import_upload, name="import-upload"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/map/", import_views.import_map, name="import-map"),
+    path("imports/<int:pk>/start/", import_views.import_start, name="import-start"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import-progress"),
 ]

@@ -30,9 +30,9 @@ api_v1 = [
     path("me/", api.MeView.as_view(), name="me"),
     path("", include(router.urls)),
     path("", include("planning.api")),
-    path("", include("campaigns.api")),
+    path("", include("campaigns.api.urls")),
     path("", include("budgets.api")),
-    path("", include("workflows.api")),
+    path("", include("workflows.api.urls")),
     path("", include("metrics.api")),
 ]
 

@@ -14,9 +14,9 @@ from django.db import connection
 
 from budgets import services as budget_services
 from budgets.models import AllocationRequest
-from campaigns import program_services
 from campaigns import services as campaign_services
-from campaigns.imports import import_upload
+from campaigns.attachments import services as attachment_services
+from campaigns.imports.services import import_upload
 from campaigns.models import AttachmentKind, ImportBatch
 from metrics import kpi_services
 from metrics.models import ResponseModel, Scenario
@@ -95,7 +95,7 @@ def build_team_world(*, shared: dict, team, owner, finance) -> World:
     """Everything ``owner`` (a marketer of ``team``) and finance set up for ``team``."""
     slug = team.slug
     teammate = UserFactory(username=f"{slug}-teammate", roles=[Role.MARKETER], teams=[team])
-    program = program_services.program_create(actor=owner, name=f"{slug} program", code=f"{slug}-program", team=team)
+    program = campaign_services.program_create(actor=owner, name=f"{slug} program", code=f"{slug}-program", team=team)
     campaign = CampaignFactory(name=f"{slug} campaign", code=f"{slug}-campaign", team=team, owner=owner)
     tactic = campaign_services.tactic_create(actor=owner, campaign=campaign, name="Search ads")
     spend = campaign_services.spend_log(
@@ -104,7 +104,7 @@ def build_team_world(*, shared: dict, team, owner, finance) -> World:
     result = campaign_services.results_log(
         actor=owner, campaign=campaign, date=datetime.date(2026, 1, 5), leads=D("3")
     ).fact
-    attachment = campaign_services.attachment_add(
+    attachment = attachment_services.attachment_add(
         actor=owner,
         campaign=campaign,
         uploaded_file=SimpleUploadedFile("brief.pdf", PDF),

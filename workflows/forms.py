@@ -21,6 +21,7 @@ from workflows.models import (
     TemplateStatus,
     WorkflowTemplate,
 )
+from workflows.services.templates import STEP_FIELDS
 from workflows.subjects import GENERAL_REQUEST
 
 
@@ -173,8 +174,6 @@ STEPS_PREFIX = "steps"
 
 
 def initial_steps(template: WorkflowTemplate) -> list[dict]:
-    from workflows.services import STEP_FIELDS
-
     return [
         {field: getattr(step, f"{field}_id" if field == "user" else field) for field in STEP_FIELDS}
         for step in template.steps.order_by("position")

@@ -7,6 +7,7 @@ State machines live in ``workflows/states.py``; every write goes through ``workf
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from mops.money import CurrencyField, MoneyField
 from mops.roles import Role
@@ -236,8 +237,6 @@ class StepTask(models.Model):
     @property
     def is_overdue(self):
         """Past its due time and still waiting (the SLA sweep records when it first noticed)."""
-        from django.utils import timezone
-
         return self.status == StepStatus.ACTIVE and self.due_at is not None and self.due_at < timezone.now()
 
 

@@ -2,12 +2,34 @@
 
 Each builds its message now and queues the sending with Celery after the transaction commits, so
 a rolled-back action sends nothing.
+
+The sending task lives here, beside the messages, rather than in ``workflows.tasks``: the services
+import this module, and ``workflows.tasks`` imports the services, so tasks → services →
+notifications is the one direction (its registered name stays ``workflows.tasks.send_notification``
+for messages already queued).
 """
 
+from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.urls import reverse
 
-from workflows.tasks import send_notification
+from mops.celery import transient_retry_options
+
+
+@shared_task(name="workflows.tasks.send_notification", **transient_retry_options(), time_limit=60, soft_time_limit=45)
+def send_notification(user_ids: list[int], subject: str, body: str) -> int:
+    """Send one e-mail to each user that has an address. Returns how many were sent."""
+    recipients = list(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    for address in recipients:
+        send_mail(subject, body, None, [address])
+    return len(recipients)
 
 
 def _link(path: str) -> str:

@@ -10,6 +10,7 @@ from mops.services import audit
 from workflows import registry
 from workflows.models import Request, RequestStatus
 from workflows.permissions import can_start_request_for
+from workflows.services.instances import instance_start
 
 GENERAL_REQUEST = "general_request"
 
@@ -45,8 +46,6 @@ def register() -> None:
 
 def request_create(*, actor, template, title, team, description="", amount=None, currency="") -> Request:
     """Raise a general request and start its workflow, in one transaction."""
-    from workflows.services import instance_start
-
     if not can_start_request_for(actor, team):
         raise PermissionDenied("You can raise requests only for your own teams.")
     if template.subject_type != GENERAL_REQUEST:

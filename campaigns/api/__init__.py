@@ -2,22 +2,10 @@
 results (single rows and all-or-nothing bulk posts), spreadsheet imports and campaign files.
 
 Serializers check the shape of a request; every write goes through ``campaigns.services``,
-``campaigns.program_services``, ``campaigns.fact_services`` or ``campaigns.imports``, whose errors
-become 400 / 403 / 409 bodies in ``mops.api_base.exception_handler``.
+``campaigns.facts.services``, ``campaigns.attachments.services`` or ``campaigns.imports.services``,
+whose errors become 400 / 403 / 409 bodies in ``mops.api_base.exception_handler``.
+
+Here: ``plan`` (programs and campaigns), ``common`` (fields every endpoint shares) and ``urls``
+(the router, mounted by ``mops.urls``); the subsystems' endpoints live with them
+(``facts.api``, ``imports.api``, ``attachments.api``).
 """
-
-from rest_framework.routers import SimpleRouter
-
-from campaigns.api.attachments import AttachmentViewSet
-from campaigns.api.facts import ResultViewSet, SpendViewSet
-from campaigns.api.imports import ImportViewSet
-from campaigns.api.plan import CampaignViewSet, ProgramViewSet
-
-router = SimpleRouter()
-router.register("programs", ProgramViewSet, basename="program")
-router.register("campaigns", CampaignViewSet, basename="campaign")
-router.register("spend", SpendViewSet, basename="spend")
-router.register("results", ResultViewSet, basename="result")
-router.register("imports", ImportViewSet, basename="import")
-router.register("campaign-attachments", AttachmentViewSet, basename="campaign-attachment")
-urlpatterns = router.urls

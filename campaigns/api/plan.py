@@ -8,9 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from campaigns import permissions as policy
-from campaigns import program_services, services
+from campaigns import services
 from campaigns.api.common import CurrencyField, VisibleRelatedField, active_users, money_field, money_sum_field
-from campaigns.fact_selectors import with_totals
+from campaigns.facts.selectors import with_totals
 from campaigns.models import Campaign, CampaignStatus, Program
 from mops.api_base import Policy
 from mops.models import Team
@@ -50,10 +50,10 @@ class ProgramViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
         return policy.programs_visible_to(self.request.user).order_by("name", "id")
 
     def perform_create(self, serializer):
-        serializer.instance = program_services.program_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = services.program_create(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = program_services.program_update(
+        serializer.instance = services.program_update(
             actor=self.request.user, program=serializer.instance, **serializer.validated_data
         )
 

@@ -1,6 +1,6 @@
 """Reading a table a block of rows at a time, column by column.
 
-``parse_blocks(table, layout)`` gives what ``base.parse_rows`` gives — the same rows, values and
+``parse_blocks(table, layout)`` gives what ``layouts.parse_rows`` gives — the same rows, values and
 errors — as ``Block``s of ``BLOCK_ROWS`` rows with every field a column (a numpy array), so that
 the check and the write of an import handle columns instead of a Python object per row.
 
@@ -9,7 +9,7 @@ functions (a file repeats the same dates, campaigns and currencies on every row)
 the way platforms and spreadsheets write them (``1234.50``, ``$1,234.50``) are recognised by the
 expression ``parse_number`` itself tries first; and a row with anything unusual in it — an error,
 a blank, "Total:" or "©" row, bytes that are not text, a format's own row rule — is handed whole
-to ``base.RowParser``, the reference reading, so its outcome and message are the reference's.
+to ``layouts.RowParser``, the reference reading, so its outcome and message are the reference's.
 
 Numbers stay decimal text (``"1234.50"``): exact, the form ``COPY`` takes, and what ``Decimal``
 reads back without loss.
@@ -23,7 +23,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 
 BLOCK_ROWS = 5_000  # rows per block: a few MB of cells, whatever the file's size
 _BAD = object()  # a cell the reference reading refuses: the row goes to it for the message
@@ -42,20 +42,20 @@ class Block:
     measures: dict[str, np.ndarray]  # object: decimal text, "0" for an empty cell
     segment: np.ndarray  # int64: the row's breakdown values, numbered per file (0: none)
     channel: np.ndarray | None  # object: the generic format's channel, when it has the column
-    errors: list[base.RowError]  # in row order
+    errors: list[shapes.RowError]  # in row order
 
     def __len__(self) -> int:
         return len(self.row)
 
 
-def parse_blocks(table: base.Table, layout: base.Layout, size: int | None = None) -> Iterator[Block]:
+def parse_blocks(table: sheets.Table, layout: layouts.Layout, size: int | None = None) -> Iterator[Block]:
     """The table's data rows as ``Block``s of ``size`` (``BLOCK_ROWS``) rows; a file that breaks (an
     unterminated quote …) ends with a block holding the rows before the break and its ``RowError``."""
     parse = BlockParser(table, layout)
     for first, rows, broken in table.blocks(size or BLOCK_ROWS):
         block = parse(first, rows)
         if broken is not None:
-            block.errors.append(base.RowError(broken.row, broken.message))
+            block.errors.append(shapes.RowError(broken.row, broken.message))
         yield block
 
 
@@ -63,9 +63,9 @@ class BlockParser:
     """``parser(first_row_number, rows) -> Block``; keeps what it learns across the blocks of a file
     (dates already read, segment numbers)."""
 
-    def __init__(self, table: base.Table, layout: base.Layout):
+    def __init__(self, table: sheets.Table, layout: layouts.Layout):
         self.layout = layout
-        self.reference = base.RowParser(table, layout)
+        self.reference = layouts.RowParser(table, layout)
         self.text_only = table.kind == "csv"  # csv cells are str
         used = [*layout.ref, layout.date, layout.spend, layout.currency, *layout.measures.values()]
         used += [*layout.breakdown, layout.channel, layout.end_date]
@@ -81,7 +81,7 @@ class BlockParser:
                 _NumberReader(
                     measure.replace("_", " "),
                     None,
-                    base.count_bound(measure),
+                    layouts.count_bound(measure),
                     empty="0",  # an empty cell counts nothing
                 ),
             )
@@ -95,7 +95,7 @@ class BlockParser:
         lengths = set(map(len, rows))
         if len(lengths) == 1 and min(lengths) >= width:
             matrix = np.array(rows, dtype=object)
-        else:  # short rows read as empty cells, as ``base.cell`` does (csv cells stay str)
+        else:  # short rows read as empty cells, as ``layouts.cell`` does (csv cells stay str)
             pad = [""] * width if self.text_only else [None] * width
             matrix = np.array([(r + pad[len(r) :])[:width] for r in rows], dtype=object)
         if matrix.ndim != 2:  # cells that are sequences themselves: leave the block to the reference
@@ -109,7 +109,7 @@ class BlockParser:
 
         ref = None
         for index in layout.ref:
-            text = self._map(column((slice(None), index)), base.cell_text, object)
+            text = self._map(column((slice(None), index)), parsing.cell_text, object)
             ref = text if ref is None else np.where(ref == "", text, ref)
         slow |= ref == ""
 
@@ -130,7 +130,7 @@ class BlockParser:
 
             def currency_of(value):
                 try:
-                    return base.parse_currency(value) or fixed
+                    return parsing.parse_currency(value) or fixed
                 except ValueError:
                     return _BAD
 
@@ -147,14 +147,14 @@ class BlockParser:
 
         segment = np.zeros(n, dtype=np.int64)
         if layout.breakdown:
-            texts = [self._map(column((slice(None), i)), base.cell_text, object) for i in layout.breakdown]
+            texts = [self._map(column((slice(None), i)), parsing.cell_text, object) for i in layout.breakdown]
             segments = self.segments
             segment = np.fromiter(
                 (segments.setdefault(t, len(segments)) for t in zip(*texts, strict=True)), np.int64, n
             )
         channel = None
         if layout.channel is not None:
-            channel = self._map(column((slice(None), layout.channel)), base.cell_text, object)
+            channel = self._map(column((slice(None), layout.channel)), parsing.cell_text, object)
 
         if layout.check is not None:
             if layout.check_columns is None:
@@ -213,7 +213,7 @@ class BlockParser:
             if known is not None:
                 return known
         try:
-            ordinal = base.parse_date(value, month_first=self.layout.month_first).toordinal()
+            ordinal = parsing.parse_date(value, month_first=self.layout.month_first).toordinal()
         except ValueError:
             ordinal = -1
         if value.__class__ is str and len(self.dates) < 50_000:
@@ -221,7 +221,7 @@ class BlockParser:
         return ordinal
 
     def _end_ordinal(self, value) -> int:
-        if not base.cell_text(value):
+        if not parsing.cell_text(value):
             return _SAME_DAY
         return self._ordinal(value)
 
@@ -242,12 +242,12 @@ class BlockParser:
 
     def _add_reference_rows(self, block: Block, numbers: np.ndarray, rows: list[list], which: np.ndarray) -> None:
         """Read the rows at ``which`` with the reference reader and merge them into ``block``."""
-        parsed: list[base.ParsedRow] = []
+        parsed: list[shapes.ParsedRow] = []
         for i in which.tolist():
             item = self.reference(int(numbers[i]), rows[i])
             if item is None:
                 continue
-            if isinstance(item, base.RowError):
+            if isinstance(item, shapes.RowError):
                 block.errors.append(item)
             else:
                 parsed.append(item)
@@ -280,7 +280,7 @@ def _objects(values: list) -> np.ndarray:
 
 
 def _surely_data(value) -> bool:
-    """True when a row whose first cell is ``value`` is data whatever its other cells (``base._skippable``
+    """True when a row whose first cell is ``value`` is data whatever its other cells (``layouts._skippable``
     says no); False sends the row to the reference reader, which decides."""
     if value is None:
         return False
@@ -289,14 +289,14 @@ def _surely_data(value) -> bool:
     text = value.strip()
     if not text:
         return False
-    if text[0] in base._SUMMARY_INITIALS:
-        return not (text.startswith("©") or text.lower().startswith("copyright") or base._TOTAL.match(text))
+    if text[0] in layouts._SUMMARY_INITIALS:
+        return not (text.startswith("©") or text.lower().startswith("copyright") or layouts._TOTAL.match(text))
     return True
 
 
 class _NumberReader:
     """A cell → its number as decimal text, ``empty`` for an empty cell, or ``_BAD`` for what
-    ``base._amount`` refuses (past ``bound``: a count's largest value; None is money's MONEY_MAX)."""
+    ``layouts._amount`` refuses (past ``bound``: a count's largest value; None is money's MONEY_MAX)."""
 
     def __init__(self, what: str, scale: Decimal | None, bound, *, empty: str | None):
         self.what, self.scale, self.bound, self.empty = what, scale, bound, empty
@@ -315,7 +315,7 @@ class _NumberReader:
 
     def __call__(self, value):
         if value.__class__ is str and self.digits:
-            match = base._DOLLARS.fullmatch(value)
+            match = parsing._DOLLARS.fullmatch(value)
             if match is not None:
                 text = match[1]
                 if "," in text:
@@ -324,7 +324,7 @@ class _NumberReader:
                 if (point if point >= 0 else len(text)) <= self.digits:
                     return text if self.scale is None else self.scaled(text)
         errors: list[str] = []
-        number = base._amount(value, self.what, errors, scale=self.scale, bound=self.bound)
+        number = layouts._amount(value, self.what, errors, scale=self.scale, bound=self.bound)
         if errors:
             return _BAD
         if number is None:
@@ -336,10 +336,10 @@ _WIDTH = 32  # characters of a cell the matrix below looks at: more than any usu
 
 
 def _usual_numbers(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which cells of a column of text are numbers in the shapes ``base._DOLLARS`` matches — "1234",
+    """Which cells of a column of text are numbers in the shapes ``parsing._DOLLARS`` matches — "1234",
     "1234.50", "$1,234.50", "12,345" — with at most ``digits`` integer digits, all at once on a
     matrix of code points; and every cell's text with "$" and "," taken out (meaningful where usual).
-    Exactly what ``_NumberReader`` (and ``base.parse_number``) makes of such a cell."""
+    Exactly what ``_NumberReader`` (and ``parsing.parse_number``) makes of such a cell."""
     n = len(values)
     if not digits:
         return np.zeros(n, dtype=bool), values.copy()

@@ -4,11 +4,11 @@ Columns, in any order and any case: a date (``Date``/``Day``), the campaign (``C
 ``Campaign``/``Campaign name`` — a code, a name or a remembered alias), optionally ``Channel``
 (checked against the campaign's), spend (``Spend``/``Cost``/``Amount``), ``Currency`` (else the
 campaign's currency), and any result columns named like our measures (``Impressions``, ``MQLs``,
-``Won revenue`` …; see ``base.MEASURE_SYNONYMS``). Slash dates must be unambiguous (or ISO).
+``Won revenue`` …; see ``shapes.MEASURE_SYNONYMS``). Slash dates must be unambiguous (or ISO).
 Two rows for the same campaign and day are an error, not a sum.
 """
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 from campaigns.models import FactSource
 
 SOURCE = FactSource.GENERIC
@@ -22,12 +22,12 @@ CURRENCY = ("currency", "currency code", "ccy")
 
 
 def _columns(header: list[str]) -> tuple[list[str], dict]:
-    names = [base.normalise_header(h) for h in header]
+    names = [parsing.normalise_header(h) for h in header]
     found = {
-        "date": base.find_column(names, *DATE),
-        "ref": [i for i in (base.find_column(names, *CODE), base.find_column(names, *NAME)) if i is not None],
-        "spend": base.find_column(names, *SPEND),
-        "measures": base.find_measures(names, base.MEASURE_SYNONYMS),
+        "date": parsing.find_column(names, *DATE),
+        "ref": [i for i in (parsing.find_column(names, *CODE), parsing.find_column(names, *NAME)) if i is not None],
+        "spend": parsing.find_column(names, *SPEND),
+        "measures": parsing.find_measures(names, shapes.MEASURE_SYNONYMS),
     }
     return names, found
 
@@ -48,22 +48,22 @@ def detect(header: list[str]) -> bool:
     return not missing_columns(header)
 
 
-def layout(header: list[str]) -> base.Layout:
+def layout(header: list[str]) -> layouts.Layout:
     missing = missing_columns(header)
     if missing:
-        raise base.LayoutError(f"The sheet lacks {' and '.join(missing)}.")
+        raise shapes.LayoutError(f"The sheet lacks {' and '.join(missing)}.")
     names, found = _columns(header)
-    return base.Layout(
+    return layouts.Layout(
         ref=found["ref"],
         date=found["date"],
         spend=found["spend"],
-        currency=base.find_column(names, *CURRENCY),
+        currency=parsing.find_column(names, *CURRENCY),
         measures=found["measures"],
-        channel=base.find_column(names, "channel"),
+        channel=parsing.find_column(names, "channel"),
         month_first=None,  # a hand-made sheet may be either way round: refuse to guess
         ref_in_breakdown=False,  # one row per campaign and day; a second one is a duplicate
     )
 
 
-def parse(table: base.Table):
-    return base.parse_rows(table, layout(table.header))
+def parse(table: sheets.Table):
+    return layouts.parse_rows(table, layout(table.header))

@@ -14,7 +14,7 @@ Fractional conversions (data-driven attribution) are summed per campaign-day, th
 
 from decimal import Decimal
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 from campaigns.models import FactSource
 
 SOURCE = FactSource.GOOGLE_ADS
@@ -54,7 +54,7 @@ SEGMENTS = (
 
 
 def _names(header):
-    return [base.normalise_header(h) for h in header]
+    return [parsing.normalise_header(h) for h in header]
 
 
 def _is_api(names) -> bool:
@@ -68,47 +68,49 @@ def detect(header: list[str]) -> bool:
     return ("impr" in names or "conv value" in names) and "cost" in names
 
 
-def layout(header: list[str]) -> base.Layout:
+def layout(header: list[str]) -> layouts.Layout:
     names = _names(header)
     segments = [i for i, name in enumerate(names) if name in SEGMENTS]
     if _is_api(names):
         ref = [
             i
             for i in (
-                base.find_column(names, "campaign name"),
-                base.find_column(names, "id", "campaign id"),
+                parsing.find_column(names, "campaign name"),
+                parsing.find_column(names, "id", "campaign id"),
             )
             if i is not None
         ]
-        date = base.find_column(names, "date", "segments date")
+        date = parsing.find_column(names, "date", "segments date")
         if not ref or date is None:
-            raise base.LayoutError("This Google Ads table needs a campaign id and a date column.")
-        return base.Layout(
+            raise shapes.LayoutError("This Google Ads table needs a campaign id and a date column.")
+        return layouts.Layout(
             ref=ref,
             date=date,
-            spend=base.find_column(names, "cost micros", "metrics cost micros"),
+            spend=parsing.find_column(names, "cost micros", "metrics cost micros"),
             spend_scale=MICROS,
-            currency=base.find_column(names, "currency code", "customer currency code"),
-            measures=base.find_measures(names, API_MEASURES),
+            currency=parsing.find_column(names, "currency code", "customer currency code"),
+            measures=parsing.find_measures(names, API_MEASURES),
             breakdown=segments,
         )
-    ref = [i for i in (base.find_column(names, "campaign"), base.find_column(names, "campaign id")) if i is not None]
-    date = base.find_column(names, "day", "date")
+    ref = [
+        i for i in (parsing.find_column(names, "campaign"), parsing.find_column(names, "campaign id")) if i is not None
+    ]
+    date = parsing.find_column(names, "day", "date")
     if not ref:
-        raise base.LayoutError("This Google Ads report has no Campaign column.")
+        raise shapes.LayoutError("This Google Ads report has no Campaign column.")
     if date is None:
-        raise base.LayoutError(
+        raise shapes.LayoutError(
             "This Google Ads report has no Day column: add the Day segment so that each row is one day."
         )
-    return base.Layout(
+    return layouts.Layout(
         ref=ref,
         date=date,
-        spend=base.find_column(names, "cost"),
-        currency=base.find_column(names, "currency code", "currency"),
-        measures=base.find_measures(names, UI_MEASURES),
+        spend=parsing.find_column(names, "cost"),
+        currency=parsing.find_column(names, "currency code", "currency"),
+        measures=parsing.find_measures(names, UI_MEASURES),
         breakdown=segments,
     )
 
 
-def parse(table: base.Table):
-    return base.parse_rows(table, layout(table.header))
+def parse(table: sheets.Table):
+    return layouts.parse_rows(table, layout(table.header))

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 from campaigns.models import FactSource
 
 SOURCE = FactSource.LINKEDIN_ADS
@@ -21,7 +21,7 @@ BREAKDOWNS = ("campaign group name", "campaign group id", "ad name", "creative n
 
 
 def _names(header):
-    return [base.normalise_header(h) for h in header]
+    return [parsing.normalise_header(h) for h in header]
 
 
 def _is_fivetran(names) -> bool:
@@ -33,32 +33,32 @@ def detect(header: list[str]) -> bool:
     return "start date in utc" in names or _is_fivetran(names) or ("campaign name" in names and "total spent" in names)
 
 
-def layout(header: list[str]) -> base.Layout:
+def layout(header: list[str]) -> layouts.Layout:
     names = _names(header)
     if _is_fivetran(names):
-        ref = base.find_column(names, "campaign id", "campaign name")
-        date = base.find_column(names, "day", "date")
+        ref = parsing.find_column(names, "campaign id", "campaign name")
+        date = parsing.find_column(names, "day", "date")
         if ref is None or date is None:
-            raise base.LayoutError("This LinkedIn Ads table needs campaign_id and day columns.")
-        usd, local = base.find_column(names, "cost in usd"), base.find_column(names, "cost in local currency")
+            raise shapes.LayoutError("This LinkedIn Ads table needs campaign_id and day columns.")
+        usd, local = parsing.find_column(names, "cost in usd"), parsing.find_column(names, "cost in local currency")
 
         def check(cells, row):
-            if usd is None or not base.cell_text(base.cell(cells, usd)):
+            if usd is None or not parsing.cell_text(layouts.cell(cells, usd)):
                 try:
-                    local_cost = base.parse_number(base.cell(cells, local)) if local is not None else None
+                    local_cost = parsing.parse_number(layouts.cell(cells, local)) if local is not None else None
                 except ValueError:
-                    return f"cost in local currency {base.show(base.cell(cells, local))!r} is not a number"
+                    return f"cost in local currency {parsing.show(layouts.cell(cells, local))!r} is not a number"
                 if local_cost:
                     return "the row has a cost in local currency but none in USD, and names no currency"
                 row.spend = Decimal(0)
             return None
 
         def no_usd(value) -> bool:
-            return not base.cell_text(value)
+            return not parsing.cell_text(value)
 
         def local_cost_stated(value) -> bool:  # or unreadable: the row rule says which
             try:
-                return bool(base.parse_number(value))
+                return bool(parsing.parse_number(value))
             except ValueError:
                 return True
 
@@ -72,36 +72,38 @@ def layout(header: list[str]) -> base.Layout:
             spend[without_usd & ~refused] = "0"
             return refused
 
-        return base.Layout(
+        return layouts.Layout(
             ref=[ref],
             date=date,
             spend=usd,
             currency_fixed="USD",
-            measures=base.find_measures(
+            measures=parsing.find_measures(
                 names, {"impressions": ("impressions",), "clicks": ("clicks",), "leads": ("one click leads",)}
             ),
             check=check,
             check_columns=check_columns,
         )
-    ref = [i for i in (base.find_column(names, "campaign name", "campaign"), base.find_column(names, "campaign id"))]
+    ref = [
+        i for i in (parsing.find_column(names, "campaign name", "campaign"), parsing.find_column(names, "campaign id"))
+    ]
     ref = [i for i in ref if i is not None]
-    date = base.find_column(names, "start date in utc", "start date", "date")
+    date = parsing.find_column(names, "start date in utc", "start date", "date")
     if not ref:
-        raise base.LayoutError("This LinkedIn Ads export has no Campaign Name column.")
+        raise shapes.LayoutError("This LinkedIn Ads export has no Campaign Name column.")
     if date is None:
-        raise base.LayoutError("This LinkedIn Ads export has no Start Date (in UTC) column.")
-    return base.Layout(
+        raise shapes.LayoutError("This LinkedIn Ads export has no Start Date (in UTC) column.")
+    return layouts.Layout(
         ref=ref,
         date=date,
-        spend=base.find_column(names, "total spent", "amount spent", "spend"),
-        currency=base.find_column(names, "currency"),
-        measures=base.find_measures(
+        spend=parsing.find_column(names, "total spent", "amount spent", "spend"),
+        currency=parsing.find_column(names, "currency"),
+        measures=parsing.find_measures(
             names, {"impressions": ("impressions",), "clicks": ("clicks",), "leads": ("leads",)}
         ),
         breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS],
-        end_date=base.find_column(names, "end date in utc"),
+        end_date=parsing.find_column(names, "end date in utc"),
     )
 
 
-def parse(table: base.Table):
-    return base.parse_rows(table, layout(table.header))
+def parse(table: sheets.Table):
+    return layouts.parse_rows(table, layout(table.header))

@@ -12,7 +12,7 @@ campaigns once and remembered, and the ads of one campaign-day add up.
 import re
 from decimal import Decimal
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 from campaigns.models import FactSource
 
 SOURCE = FactSource.META_ADS
@@ -40,7 +40,7 @@ BREAKDOWNS = (
 
 
 def _names(header):
-    return [base.normalise_header(h) for h in header]
+    return [parsing.normalise_header(h) for h in header]
 
 
 def _is_fivetran(names) -> bool:
@@ -52,30 +52,32 @@ def detect(header: list[str]) -> bool:
     return "reporting starts" in names or any(_AMOUNT_SPENT.match(n) for n in names) or _is_fivetran(names)
 
 
-def layout(header: list[str]) -> base.Layout:
+def layout(header: list[str]) -> layouts.Layout:
     names = _names(header)
     if _is_fivetran(names) and "reporting starts" not in names:
-        ref = base.find_column(names, "campaign id", "ad id")
+        ref = parsing.find_column(names, "campaign id", "ad id")
         if ref is None:
-            raise base.LayoutError("This Meta Ads table needs an ad_id or campaign_id column.")
-        return base.Layout(
+            raise shapes.LayoutError("This Meta Ads table needs an ad_id or campaign_id column.")
+        return layouts.Layout(
             ref=[ref],
             date=names.index("date"),
             spend=names.index("spend"),
-            currency=base.find_column(names, "account currency", "currency"),
-            measures=base.find_measures(
+            currency=parsing.find_column(names, "account currency", "currency"),
+            measures=parsing.find_measures(
                 names, {"impressions": ("impressions",), "clicks": ("inline link clicks",), "leads": ("leads",)}
             ),
             breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS and i != ref],
         )
     ref = [
-        i for i in (base.find_column(names, "campaign name"), base.find_column(names, "campaign id")) if i is not None
+        i
+        for i in (parsing.find_column(names, "campaign name"), parsing.find_column(names, "campaign id"))
+        if i is not None
     ]
-    date = base.find_column(names, "reporting starts", "day", "date")
+    date = parsing.find_column(names, "reporting starts", "day", "date")
     if not ref:
-        raise base.LayoutError("This Meta Ads export has no Campaign name column.")
+        raise shapes.LayoutError("This Meta Ads export has no Campaign name column.")
     if date is None:
-        raise base.LayoutError("This Meta Ads export has no Reporting starts column.")
+        raise shapes.LayoutError("This Meta Ads export has no Reporting starts column.")
     spend, currency_fixed = None, None
     for index, (raw, name) in enumerate(zip(header, names, strict=True)):
         match = _AMOUNT_SPENT.match(name)
@@ -84,10 +86,10 @@ def layout(header: list[str]) -> base.Layout:
             code = re.search(r"\(([A-Za-z]{3})\)", raw)
             currency_fixed = code.group(1).upper() if code else None
             break
-    measures = base.find_measures(names, {"impressions": ("impressions",), "clicks": ("link clicks", "clicks all")})
-    leads = base.find_column(names, "leads", "on facebook leads", "website leads")
-    results = base.find_column(names, "results")
-    indicator = base.find_column(names, "result indicator", "result type")
+    measures = parsing.find_measures(names, {"impressions": ("impressions",), "clicks": ("link clicks", "clicks all")})
+    leads = parsing.find_column(names, "leads", "on facebook leads", "website leads")
+    results = parsing.find_column(names, "results")
+    indicator = parsing.find_column(names, "result indicator", "result type")
     check = check_columns = None
     if leads is not None:
         measures["leads"] = leads
@@ -109,20 +111,20 @@ def layout(header: list[str]) -> base.Layout:
                 parsed["measures"]["leads"][read(column(indicator), not_leads, bool)] = "0"
                 return None
 
-    return base.Layout(
+    return layouts.Layout(
         ref=ref,
         date=date,
         spend=spend,
-        currency=base.find_column(names, "currency"),
+        currency=parsing.find_column(names, "currency"),
         currency_fixed=currency_fixed,
         measures=measures,
         breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS],
-        end_date=base.find_column(names, "reporting ends"),
+        end_date=parsing.find_column(names, "reporting ends"),
         check=check,
         check_columns=check_columns,
         also_reads={indicator: "which results are leads"} if check is not None else {},
     )
 
 
-def parse(table: base.Table):
-    return base.parse_rows(table, layout(table.header))
+def parse(table: sheets.Table):
+    return layouts.parse_rows(table, layout(table.header))

@@ -9,7 +9,7 @@ Rows are split by device, network, match type and position: the rows of one camp
 Conversions count as leads and revenue as revenue.
 """
 
-from campaigns.importers import base
+from campaigns.importers import layouts, parsing, shapes, sheets
 from campaigns.models import FactSource
 
 SOURCE = FactSource.MICROSOFT_ADS
@@ -45,35 +45,35 @@ MEASURES = {
 
 def detect(header: list[str]) -> bool:
     raw = {h.strip().lstrip("\ufeff") for h in header if h}
-    names = {base.normalise_header(h) for h in header}
+    names = {parsing.normalise_header(h) for h in header}
     if raw & _CAMEL_SIGNATURE and "spend" in names:
         return True
     return {"spend", "currency code", "campaign id"} <= names and bool(names & _SEGMENTS)
 
 
-def layout(header: list[str]) -> base.Layout:
-    names = [base.normalise_header(h) for h in header]
+def layout(header: list[str]) -> layouts.Layout:
+    names = [parsing.normalise_header(h) for h in header]
     ref = [
         i
-        for i in (base.find_column(names, "campaign name", "campaign"), base.find_column(names, "campaign id"))
+        for i in (parsing.find_column(names, "campaign name", "campaign"), parsing.find_column(names, "campaign id"))
         if i is not None
     ]
-    date = base.find_column(names, "time period", "date", "gregorian date")
+    date = parsing.find_column(names, "time period", "date", "gregorian date")
     if not ref:
-        raise base.LayoutError("This Microsoft Advertising report has no CampaignName column.")
+        raise shapes.LayoutError("This Microsoft Advertising report has no CampaignName column.")
     if date is None:
-        raise base.LayoutError(
+        raise shapes.LayoutError(
             "This Microsoft Advertising report has no TimePeriod column: choose the Daily aggregation."
         )
-    return base.Layout(
+    return layouts.Layout(
         ref=ref,
         date=date,
-        spend=base.find_column(names, "spend"),
-        currency=base.find_column(names, "currency code", "currency"),
-        measures=base.find_measures(names, MEASURES),
+        spend=parsing.find_column(names, "spend"),
+        currency=parsing.find_column(names, "currency code", "currency"),
+        measures=parsing.find_measures(names, MEASURES),
         breakdown=[i for i, n in enumerate(names) if n in BREAKDOWNS],
     )
 
 
-def parse(table: base.Table):
-    return base.parse_rows(table, layout(table.header))
+def parse(table: sheets.Table):
+    return layouts.parse_rows(table, layout(table.header))

@@ -25,12 +25,14 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, Sum
 
-from campaigns.importers import IMPORTERS, base, columns
-from campaigns.models import Campaign, CampaignAlias, FactSource
+from campaigns.importers import columns, layouts, shapes, sheets
+from campaigns.importers.formats import IMPORTERS
+from campaigns.models import Campaign, CampaignAlias, FactSource, SpendEntry
 from campaigns.selectors import editable_campaigns
 from mops.models import Currency, FxRate
+from mops.money import money
 from mops.selectors import FxRateMissing
 from planning.selectors import closed_periods_between
 
@@ -53,7 +55,7 @@ class Check:
     skipped: dict = field(default_factory=lambda: defaultdict(int))  # reference → rows
     days: int = 0  # campaign-days with good rows
     money: "Rates" = None
-    columns: list = field(default_factory=list)  # base.column_report of the file's header
+    columns: list = field(default_factory=list)  # layouts.column_report of the file's header
     repeats: list = field(default_factory=list)  # the first MAX_REPEATS spend repeats (see Repeats)
     repeat_count: int = 0
 
@@ -102,13 +104,13 @@ class GoodRows:
         return len(self.row)
 
 
-def check_file(*, table: base.Table, format: str, actor, skip: set[str], final: bool, on_rows=None) -> Check:
+def check_file(*, table: sheets.Table, format: str, actor, skip: set[str], final: bool, on_rows=None) -> Check:
     """Read every row and validate it (see the module's docstring); ``on_rows(GoodRows)`` after each
     block with good rows. When not ``final``, unknown references are collected rather than
     rejected (the user maps them next)."""
     layout = IMPORTERS[format].layout(table.header)
     checker = Checker(layout=layout, format=format, actor=actor, skip=skip, final=final)
-    checker.check.columns = base.column_report(table.header, layout)
+    checker.check.columns = layouts.column_report(table.header, layout)
     for block in columns.parse_blocks(table, layout):
         good = checker.block(block)
         if on_rows is not None and len(good):
@@ -125,13 +127,13 @@ _OK, _SKIP, _UNKNOWN, _FORBIDDEN = 0, 1, 2, 3
 class Checker:
     """The check of one file, a block at a time (``block``); the outcome accrues in ``check``."""
 
-    def __init__(self, *, layout: base.Layout, format: str, actor, skip: set[str], final: bool):
+    def __init__(self, *, layout: layouts.Layout, format: str, actor, skip: set[str], final: bool):
         self.layout, self.skip, self.final = layout, skip, final
         self.check = Check(money=Rates())
         self.editable = set(editable_campaigns(user=actor).values_list("id", flat=True))
         self.closed = ClosedPeriods()
         self.campaigns = Campaigns(format)
-        self.money_in_file = bool(base.MONEY_MEASURES & set(layout.measures))
+        self.money_in_file = bool(shapes.MONEY_MEASURES & set(layout.measures))
         self.segmented = layout.has_breakdown
         self.first_of_day = KeyTable()  # day key → first good row (<< CURRENCY_BITS | currency)
         self.first_of_segment = KeyTable()  # segment hash → first good row
@@ -360,10 +362,6 @@ class Repeats:
         self.sums: dict[int, list] = {}  # day key → [file's spend, first row, currency]
 
     def add(self, keys: np.ndarray, rows: np.ndarray, spend: np.ndarray, currency: np.ndarray) -> None:
-        from django.db.models import Sum
-
-        from campaigns.models import SpendEntry
-
         stated = np.flatnonzero(~pd.isna(spend))
         if not len(stated):
             return
@@ -402,7 +400,6 @@ class Repeats:
 
     def found(self, campaigns: "Campaigns") -> tuple[list[dict], int]:
         """(the first MAX_REPEATS repeats in row order, how many there are)."""
-        from mops.money import money
 
         codes = {c.pk: c.code for c in campaigns.found.values() if c is not None}
         repeats = []

@@ -3,7 +3,7 @@ campaign-days in SQL on PostgreSQL (``UpsertFromDays``), or from rows in Python 
 
 from django.db import connection
 
-from campaigns.importers import base
+from campaigns.importers import shapes
 from campaigns.models import RESULT_MEASURES, ResultFact, SpendEntry
 
 
@@ -20,7 +20,7 @@ class UpsertFromDays:
         quote = connection.ops.quote_name
         values = []
         for m in writer.measures:
-            if m in base.MONEY_MEASURES:  # like spend: rounded in its currency, then converted
+            if m in shapes.MONEY_MEASURES:  # like spend: rounded in its currency, then converted
                 values.append(f"round(round({quote(m)}, 2) * rate, 2) AS {quote(m)}")
             else:  # counts: fractional conversions add up, then round
                 values.append(f"round({quote(m)}) AS {quote(m)}")

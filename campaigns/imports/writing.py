@@ -32,16 +32,17 @@ from operator import or_
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import hooks
-from campaigns.importers import base
+from campaigns.importers import layouts, shapes
 from campaigns.imports import checking
 from campaigns.imports.checking import ONE, Check, GoodRows
 from campaigns.imports.upserts import Upsert, UpsertFromDays
-from campaigns.models import RESULT_MEASURES, ImportBatch, ResultFact, SpendEntry
+from campaigns.models import RESULT_MEASURES, Campaign, ImportBatch, ResultFact, SpendEntry
 from mops.money import MONEY_MAX, MONEY_MAX_TEXT, money
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Writer:
     # The set-based path on PostgreSQL (tests switch it off to compare both paths).
     staging = True
 
-    def __init__(self, batch: ImportBatch, layout: base.Layout, *, restarted: bool):
+    def __init__(self, batch: ImportBatch, layout: layouts.Layout, *, restarted: bool):
         self.batch = batch
         self.source = batch.format
         self.has_spend = layout.spend is not None
@@ -242,7 +243,7 @@ class Writer:
             cursor.execute("; ".join(statements))
             # A campaign-day's rows add up (segments), and money is converted: each sum, in its currency
             # and in base currency, must stay within the money bound, or nothing is written.
-            money_columns = [c for c in ("spend", *self.measures) if c == "spend" or c in base.MONEY_MEASURES]
+            money_columns = [c for c in ("spend", *self.measures) if c == "spend" or c in shapes.MONEY_MEASURES]
             if money_columns:
                 past = " OR ".join(
                     f"round({quote(c)}, 2) > %(max)s OR round(round({quote(c)}, 2) * rate, 2) > %(max)s"
@@ -419,7 +420,7 @@ class Writer:
 
     @staticmethod
     def _measure(measure: str, total, rate: Decimal):
-        if measure in base.MONEY_MEASURES:
+        if measure in shapes.MONEY_MEASURES:
             return money(money(total) * rate)
         return int(Decimal(total).to_integral_value(rounding=ROUND_HALF_UP))
 
@@ -439,21 +440,18 @@ def _past_bound(day: Day, rate: Decimal | None) -> bool:
     """Whether a campaign-day's money (its rows added up), in its currency or in base currency, is
     past the money bound."""
     amounts = [day.spend] if day.spend is not None else []
-    amounts += [v for m, v in day.measures.items() if m in base.MONEY_MEASURES]
+    amounts += [v for m, v in day.measures.items() if m in shapes.MONEY_MEASURES]
     rate = rate or ONE
     return any(money(a) > MONEY_MAX or money(money(a) * rate) > MONEY_MAX for a in amounts)
 
 
-def past_money_bound(days: list[tuple]) -> base.LimitError:
+def past_money_bound(days: list[tuple]) -> shapes.LimitError:
     """The error for campaign-days whose money, added up or converted, is past the bound."""
-    from django.conf import settings
-
-    from campaigns.models import Campaign
 
     codes = dict(Campaign.objects.filter(pk__in={c for c, _ in days}).values_list("pk", "code"))
     named = [f"{codes.get(c, c)} on {d if isinstance(d, str) else d.isoformat()}" for c, d in days[:5]]
     more = " and more" if len(days) > 5 else ""
-    return base.LimitError(
+    return shapes.LimitError(
         f"The money of a campaign-day (its rows added up, and converted to {settings.BASE_CURRENCY}) must "
         f"be at most {MONEY_MAX_TEXT}; it is more for {', '.join(named)}{more}. Nothing of these days was "
         "written: correct the file and start the import again."

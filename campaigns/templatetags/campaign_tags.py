@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from campaigns.attachments import human_size
+from campaigns.attachments.filetypes import human_size
 
 register = template.Library()
 

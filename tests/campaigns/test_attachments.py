@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, resolve, reverse
 
-from campaigns import attachments, services
+from campaigns.attachments import filetypes, services
 from campaigns.models import AttachmentKind, CampaignAttachment
 from mops.models import AuditEvent
 from tests.factories import CampaignFactory
@@ -112,9 +112,9 @@ def messages_of(response) -> list[str]:
         ("photo.JPEG", JPEG, "image/jpeg"),
         ("spinner.gif", GIF, "image/gif"),
         ("hero.webp", WEBP, "image/webp"),
-        ("brief.docx", office("docx"), attachments.DOCX.content_type),
-        ("plan.xlsx", office("xlsx"), attachments.XLSX.content_type),
-        ("deck.pptx", office("pptx"), attachments.PPTX.content_type),
+        ("brief.docx", office("docx"), filetypes.DOCX.content_type),
+        ("plan.xlsx", office("xlsx"), filetypes.XLSX.content_type),
+        ("deck.pptx", office("pptx"), filetypes.PPTX.content_type),
         ("leads.csv", CSV, "text/csv"),
         ("notes.txt", b"Agenda: kick-off, creative review.\n", "text/plain"),
         ("targets.csv", b"<5k accounts,tier 3\n>5k accounts,tier 1\n", "text/csv"),
@@ -307,14 +307,14 @@ def test_only_the_campaigns_marketers_delete(request, brief, media_root, who):
     ],
 )
 def test_display_names_are_cleaned(raw, shown):
-    assert attachments.display_name(raw) == shown
+    assert filetypes.display_name(raw) == shown
 
 
 @pytest.mark.parametrize(
     "size, shown", [(0, "0 bytes"), (1, "1 byte"), (1023, "1023 bytes"), (1536, "1.5 KB"), (20 * 1024 * 1024, "20 MB")]
 )
 def test_human_sizes(size, shown):
-    assert attachments.human_size(size) == shown
+    assert filetypes.human_size(size) == shown
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -498,7 +498,7 @@ def test_api_create_attaches_a_file(api_as, campaign, marketer, media_root):
         API, {"campaign": campaign.pk, "kind": "report", "file": upload("q1.xlsx", office("xlsx"))}, format="multipart"
     )
     assert response.status_code == 201, response.json()
-    assert response.json()["content_type"] == attachments.XLSX.content_type
+    assert response.json()["content_type"] == filetypes.XLSX.content_type
     assert CampaignAttachment.objects.get().name == "q1.xlsx" and len(stored_files(media_root)) == 1
 
 

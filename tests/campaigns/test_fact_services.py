@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from campaigns import fact_services, hooks, program_services, services
+from campaigns import hooks, services
+from campaigns.facts import services as fact_services
 from campaigns.models import ResultFact, SpendEntry
 from mops.models import AuditEvent
 from planning import services as planning_services
@@ -124,17 +125,17 @@ def test_spend_batch_mixes_keyed_upserts_and_plain_entries(marketer, campaign):
 @pytest.mark.parametrize("who", ["cmo", "finance"])
 def test_only_marketers_and_ops_admins_manage_programs(request, who, marketer):
     with pytest.raises(PermissionDenied):
-        program_services.program_create(actor=request.getfixturevalue(who), name="Mine")
-    program = program_services.program_create(actor=marketer, name="Partner Summit 2026")
+        services.program_create(actor=request.getfixturevalue(who), name="Mine")
+    program = services.program_create(actor=marketer, name="Partner Summit 2026")
     assert program.code == "partner-summit-2026"
     with pytest.raises(PermissionDenied):
-        program_services.program_update(actor=request.getfixturevalue(who), program=program, name="Theirs")
+        services.program_update(actor=request.getfixturevalue(who), program=program, name="Theirs")
     with pytest.raises(ValidationError):
-        program_services.program_create(actor=marketer, name="Partner Summit 2026")  # the code is taken
+        services.program_create(actor=marketer, name="Partner Summit 2026")  # the code is taken
 
 
 def test_campaign_totals_come_from_subqueries(marketer, campaign, django_assert_num_queries):
-    from campaigns.fact_selectors import with_totals
+    from campaigns.facts.selectors import with_totals
     from campaigns.models import Campaign
 
     services.spend_log(actor=marketer, campaign=campaign, date=D(2026, 1, 5), amount=Decimal("12.5"), currency="USD")

@@ -12,9 +12,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from campaigns.importers import base
-from campaigns.imports import import_start, import_upload
+from campaigns.importers import formats, layouts, shapes
 from campaigns.imports.messages import name_rows
+from campaigns.imports.services import import_start, import_upload
 from campaigns.models import ImportStatus, ResultFact, SpendEntry
 from mops.money import MONEY_MAX_TEXT
 
@@ -103,27 +103,27 @@ def test_a_header_that_each_format_reads_only_in_part_is_not_guessed(marketer, c
 def test_the_chosen_format_reads_every_column_the_others_would(tmp_path, header, format):
     path = tmp_path / "x.csv"
     path.write_text(header + "\n")
-    chosen, _ = base.sniff(path)
+    chosen, _ = formats.sniff(path)
     assert chosen == format
 
 
 def test_every_sample_file_is_read_by_a_format_that_leaves_nothing_another_would_read():
     from pathlib import Path
 
-    from campaigns.importers import IMPORTERS, detection_order
+    from campaigns.importers.formats import IMPORTERS, detection_order
 
     data = Path(__file__).resolve().parents[1] / "data"
     for path in sorted(data.glob("*.csv")):
         try:
-            fmt, table = base.sniff(path)
-        except base.ImportFileError:
+            fmt, table = formats.sniff(path)
+        except shapes.ImportFileError:
             continue
-        read = set(base.layout_columns(IMPORTERS[fmt].layout(table.header)))
+        read = set(layouts.layout_columns(IMPORTERS[fmt].layout(table.header)))
         for importer in detection_order():
             if importer.detect(table.header):
                 try:
-                    other = set(base.layout_columns(importer.layout(table.header)))
-                except base.LayoutError:
+                    other = set(layouts.layout_columns(importer.layout(table.header)))
+                except shapes.LayoutError:
                     continue
                 assert other <= read, (path.name, fmt, importer.SOURCE)
 
@@ -274,16 +274,17 @@ def test_amounts_past_the_money_bound_are_refused_naming_the_limit(marketer, cam
 
 
 def test_the_row_reader_and_the_block_reader_bound_money_alike(tmp_path):
-    from campaigns.importers import IMPORTERS, columns
+    from campaigns.importers import columns
+    from campaigns.importers.formats import IMPORTERS
 
     path = tmp_path / "x.csv"
     values = ["999999999999.99", "1000000000000", "99999999999.5", "$1,000,000,000,000.00", "1e13", "12"]
     path.write_text("Date,Campaign,Spend\n" + "".join(f'2026-01-05,c{i},"{v}"\n' for i, v in enumerate(values)))
-    _, table = base.sniff(path)
+    _, table = formats.sniff(path)
     layout = IMPORTERS["generic"].layout(table.header)
     by_rows = {
-        item.row: (item.message if isinstance(item, base.RowError) else str(item.spend))
-        for item in base.parse_rows(table, layout)
+        item.row: (item.message if isinstance(item, shapes.RowError) else str(item.spend))
+        for item in layouts.parse_rows(table, layout)
     }
     blocks = list(columns.parse_blocks(table, layout))
     by_blocks = {e.row: e.message for b in blocks for e in b.errors}

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from campaigns.importers import IMPORTERS, base, columns, parse_file
+from campaigns.importers import columns, formats, layouts, parsing, shapes
+from campaigns.importers.formats import IMPORTERS, parse_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 D = datetime.date
@@ -22,7 +23,7 @@ D = datetime.date
 def rows_of(path, format=None):
     parsed, errors = [], []
     for item in parse_file(path, format):
-        (errors if isinstance(item, base.RowError) else parsed).append(item)
+        (errors if isinstance(item, shapes.RowError) else parsed).append(item)
     return parsed, errors
 
 
@@ -54,13 +55,13 @@ def totals(rows):
     ],
 )
 def test_each_file_is_recognised_after_its_preamble(name, format, header_row):
-    assert base.detect_format(DATA / name) == format
-    assert base.sniff(DATA / name)[1].header_row == header_row
+    assert formats.detect_format(DATA / name) == format
+    assert formats.sniff(DATA / name)[1].header_row == header_row
 
 
 def test_utf16_tab_separated_is_read_like_the_csv():
     assert rows_of(DATA / "google_ads_ui_export_utf16.tsv") == rows_of(DATA / "google_ads_ui_export.csv")
-    table = base.sniff(DATA / "google_ads_ui_export_utf16.tsv")[1]
+    table = formats.sniff(DATA / "google_ads_ui_export_utf16.tsv")[1]
     assert (table.encoding, table.delimiter) == ("utf-16", "\t")
 
 
@@ -78,7 +79,7 @@ def test_utf16_tab_separated_is_read_like_the_csv():
     ],
 )
 def test_headers_are_recognised_whatever_their_case_and_punctuation(header, format):
-    from campaigns.importers import detection_order
+    from campaigns.importers.formats import detection_order
 
     assert next(m.SOURCE for m in detection_order() if m.detect(header)) == format
 
@@ -86,15 +87,15 @@ def test_headers_are_recognised_whatever_their_case_and_punctuation(header, form
 def test_unknown_columns_are_named_in_the_error(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("Campaign,Spend\nspring,10\n")
-    with pytest.raises(base.UnknownFormat, match=r"row 1 has Campaign, Spend\. It lacks a date column\."):
-        base.detect_format(path)
+    with pytest.raises(shapes.UnknownFormat, match=r"row 1 has Campaign, Spend\. It lacks a date column\."):
+        formats.detect_format(path)
 
 
 def test_a_google_report_without_the_day_segment_says_what_to_add(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("Campaign,Cost,Impr.,Clicks\nBrand,1.00,10,1\n")
-    with pytest.raises(base.LayoutError, match="add the Day segment"):
-        base.sniff(path)
+    with pytest.raises(shapes.LayoutError, match="add the Day segment"):
+        formats.sniff(path)
 
 
 @pytest.mark.parametrize(
@@ -110,8 +111,8 @@ def test_a_google_report_without_the_day_segment_says_what_to_add(tmp_path):
 def test_what_is_not_a_spreadsheet_is_named(tmp_path, content, message):
     path = tmp_path / "upload.csv"
     path.write_bytes(content)
-    with pytest.raises(base.NotASpreadsheet, match=message):
-        base.detect_format(path)
+    with pytest.raises(shapes.NotASpreadsheet, match=message):
+        formats.detect_format(path)
 
 
 # --- the samples against their oracles ----------------------------------------------------------
@@ -193,13 +194,13 @@ def test_google_ui_export_money_and_totals():
     ],
 )
 def test_numbers_are_read_exactly(value, expected):
-    assert base.parse_number(value) == expected
+    assert parsing.parse_number(value) == expected
 
 
 @pytest.mark.parametrize("value", ["twelve", "NaN", "Infinity", "12%", "1-2", "$", True])
 def test_what_is_not_a_number_is_refused(value):
     with pytest.raises(ValueError):
-        base.parse_number(value)
+        parsing.parse_number(value)
 
 
 @pytest.mark.parametrize(
@@ -222,7 +223,7 @@ def test_what_is_not_a_number_is_refused(value):
     ],
 )
 def test_dates_are_read_in_the_usual_shapes(value, month_first, expected):
-    assert base.parse_date(value, month_first=month_first) == expected
+    assert parsing.parse_date(value, month_first=month_first) == expected
 
 
 @pytest.mark.parametrize(
@@ -236,8 +237,8 @@ def test_dates_are_read_in_the_usual_shapes(value, month_first, expected):
     ],
 )
 def test_bad_dates_say_why(value, message):
-    with pytest.raises(base.DateError, match=message):
-        base.parse_date(value, month_first=None)
+    with pytest.raises(parsing.DateError, match=message):
+        parsing.parse_date(value, month_first=None)
 
 
 @pytest.mark.parametrize(
@@ -254,7 +255,7 @@ def test_bad_dates_say_why(value, message):
     ],
 )
 def test_headers_are_normalised(header, expected):
-    assert base.normalise_header(header) == expected
+    assert parsing.normalise_header(header) == expected
 
 
 # --- format rules -----------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def test_meta_results_count_as_leads_only_when_they_are_leads(tmp_path):
     rows, errors = rows_of(path)
     assert [(r.ref, r.measures["leads"], r.currency) for r in rows] == [("A", 7, "USD"), ("B", 0, "USD")]
     assert errors == [
-        base.RowError(4, "the row covers 2026-01-01 to 2026-01-31; export one row per day (breakdown by day)")
+        shapes.RowError(4, "the row covers 2026-01-01 to 2026-01-31; export one row per day (breakdown by day)")
     ]
 
 
@@ -281,7 +282,7 @@ def test_linkedin_local_cost_without_usd_is_refused(tmp_path):
         "campaign_id,day,cost_in_local_currency,cost_in_usd,clicks\n1,2026-01-05,12.00,,3\n2,2026-01-05,,,3\n"
     )
     rows, errors = rows_of(path)
-    assert errors == [base.RowError(2, "the row has a cost in local currency but none in USD, and names no currency")]
+    assert errors == [shapes.RowError(2, "the row has a cost in local currency but none in USD, and names no currency")]
     assert rows[0].spend == 0
 
 
@@ -290,7 +291,7 @@ def test_every_problem_of_a_row_is_named_at_once(tmp_path):
     path.write_text("Date,Campaign,Spend,Clicks,Currency\nnope,,-1,x,EURO\n")
     _, errors = rows_of(path)
     assert errors == [
-        base.RowError(
+        shapes.RowError(
             2,
             "the campaign is missing; 'nope' is not a date; spend -1 is negative; 'EURO' is not a currency code; "
             "clicks 'x' is not a number",
@@ -327,7 +328,7 @@ def test_parsing_streams_a_large_file_in_constant_memory(tmp_path):
 def test_semicolon_separated_sheets_with_decimal_commas(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("Date;Campaign;Spend;Currency\n2026-01-05;spring-webinars;1.234,50;EUR\n05.01.2026;x;12,5;EUR\n")
-    table = base.sniff(path)[1]
+    table = formats.sniff(path)[1]
     rows, errors = rows_of(path)
     assert table.delimiter == ";" and errors == []
     assert [(r.date, r.spend) for r in rows] == [(D(2026, 1, 5), Decimal("1234.50")), (D(2026, 1, 5), Decimal("12.5"))]
@@ -339,8 +340,8 @@ def test_semicolon_separated_sheets_with_decimal_commas(tmp_path):
 def _by_rows(table, layout):
     """What ``parse_rows`` reads: comparable tuples, in row order."""
     out = []
-    for item in base.parse_rows(table, layout):
-        if isinstance(item, base.RowError):
+    for item in layouts.parse_rows(table, layout):
+        if isinstance(item, shapes.RowError):
             out.append(("error", item.row, item.message))
         else:
             measures = tuple(sorted(item.measures.items()))
@@ -356,7 +357,7 @@ def _by_blocks(table, layout, size):
     for first, rows, broken in table.blocks(size):
         block = parser(first, rows)
         if broken is not None:
-            block.errors.append(base.RowError(broken.row, broken.message))
+            block.errors.append(shapes.RowError(broken.row, broken.message))
         items += [(e.row, ("error", e.row, e.message)) for e in block.errors]
         segments = {number: values for values, number in parser.segments.items()}
         for i, row in enumerate(block.row.tolist()):
@@ -376,7 +377,7 @@ def _by_blocks(table, layout, size):
 
 
 def _assert_blocks_read_as_rows(path, format=None):
-    format, table = base.sniff(path, format=format)
+    format, table = formats.sniff(path, format=format)
     layout = IMPORTERS[format].layout(table.header)
     expected = _by_rows(table, layout)
     for size in (1, 3, columns.BLOCK_ROWS):
@@ -388,8 +389,8 @@ def _importable_samples():
     samples = []
     for path in sorted(DATA.iterdir()):
         try:
-            base.sniff(path)
-        except (base.ImportFileError, OSError):
+            formats.sniff(path)
+        except (shapes.ImportFileError, OSError):
             continue
         samples.append(path)
     return samples
@@ -517,7 +518,7 @@ def test_usual_numbers_are_exactly_what_the_number_reader_makes_of_them(digits):
     usual, text = columns._usual_numbers(np.array(values, dtype=object), reader.digits)
     for value, is_usual, number in zip(values, usual.tolist(), text.tolist(), strict=True):
         if is_usual:
-            assert number == reader(value) and Decimal(number) == base.parse_number(value), value
+            assert number == reader(value) and Decimal(number) == parsing.parse_number(value), value
 
 
 def test_meta_results_rule_reads_the_same_by_blocks(tmp_path):

@@ -13,9 +13,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import Resolver404, resolve, reverse
 
-from campaigns import attachments, services
-from campaigns.imports import import_upload
+from campaigns.attachments import filetypes, services
 from campaigns.imports.files import spooled
+from campaigns.imports.services import import_upload
 from campaigns.models import CampaignAttachment, ImportBatch
 
 pytestmark = pytest.mark.django_db
@@ -150,14 +150,14 @@ def test_a_png_with_html_inside_is_only_ever_a_download(client, campaign, market
 def test_an_attachment_declared_too_big_is_refused_unread(settings):
     settings.ATTACHMENT_MAX_BYTES = 1024
     with pytest.raises(ValidationError, match="attachments can be at most 1 KB"):
-        attachments.check(Unreadable("huge.pdf", 10 * 1024 * 1024 * 1024))
+        filetypes.check(Unreadable("huge.pdf", 10 * 1024 * 1024 * 1024))
 
 
 def test_an_attachment_of_unknown_size_is_read_only_up_to_the_limit(settings):
     settings.ATTACHMENT_MAX_BYTES = 200 * 1024
     endless = Endless("huge.pdf", head=PDF)
     with pytest.raises(ValidationError, match="attachments can be at most 200 KB"):
-        attachments.check(endless)
+        filetypes.check(endless)
     assert endless.read_bytes <= settings.ATTACHMENT_MAX_BYTES + endless.chunk
 
 
@@ -276,7 +276,7 @@ def test_text_files_obey_the_same_limits(settings, marketer, campaign, limits, c
 def test_a_large_file_is_checked_by_the_worker_not_the_request(
     settings, marketer, campaign, django_capture_on_commit_callbacks
 ):
-    from campaigns.imports import import_start
+    from campaigns.imports.services import import_start
 
     settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
     content = SPEND_CSV + b"2026-01-11,spring-webinars,5.00,USD\n2026-01-12,spring-webinars,-1,USD\n"
@@ -383,7 +383,7 @@ def test_the_page_says_a_large_file_is_being_checked_and_polls(settings, client,
 def test_a_large_file_is_checked_again_by_the_worker_after_its_mapping(
     settings, marketer, campaign, django_capture_on_commit_callbacks
 ):
-    from campaigns.imports import import_map
+    from campaigns.imports.services import import_map
 
     settings.IMPORT_CHECK_IN_REQUEST_BYTES = 64
     content = SPEND_CSV + b"2026-01-11,Old test,5.00,USD\n2026-01-12,Brand US,7.00,USD\n"

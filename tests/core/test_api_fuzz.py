@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from campaigns import services as campaign_services
+from campaigns.attachments import services as attachment_services
 from campaigns.models import Campaign, ImportBatch
 from workflows.models import Delegation
 
@@ -91,7 +91,7 @@ def _add_what_the_demo_lacks():
         user.username: user for user in get_user_model().objects.filter(username__in=["marketer", "finance", "felix"])
     }
     campaign = Campaign.objects.filter(team__slug="na-demand", owner=users["marketer"]).order_by("pk").first()
-    campaign_services.attachment_add(
+    attachment_services.attachment_add(
         actor=users["marketer"], campaign=campaign, uploaded_file=SimpleUploadedFile("brief.pdf", PDF), kind="brief"
     )
     ImportBatch.objects.create(

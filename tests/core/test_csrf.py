@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import Resolver404, resolve
 
-from campaigns import services as campaign_services
+from campaigns.attachments import services as attachment_services
 from planning.services import fiscal_year_ensure
 from tests.factories import CampaignFactory, ChannelFactory
 from tests.urlwalk import all_paths
@@ -92,7 +92,7 @@ def organisation(team, marketer, teammate, lead, cmo, finance, ops_admin):
     fiscal_year_ensure(year=2026)
     channel = ChannelFactory(name="Paid search", slug="paid-search", group="paid_media")
     campaign = CampaignFactory(name="Spring webinars", code="spring", team=team, owner=marketer, channel=channel)
-    campaign_services.attachment_add(
+    attachment_services.attachment_add(
         actor=marketer, campaign=campaign, uploaded_file=SimpleUploadedFile("brief.pdf", PDF), kind="brief"
     )
     return campaign

@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from campaigns import fact_services, services
+from campaigns import services
+from campaigns.facts import services as fact_services
 from campaigns.models import Campaign, ResultFact, SpendEntry, Tactic
 from metrics.marks import mark_campaigns
 from metrics.scenario_forms import BacksolveForm

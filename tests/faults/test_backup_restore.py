@@ -19,8 +19,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from campaigns import services as campaign_services
-from campaigns.imports import import_map, import_start, import_upload
+from campaigns.attachments import services as attachment_services
+from campaigns.imports.services import import_map, import_start, import_upload
 from campaigns.models import AttachmentKind, ResultFact, SpendEntry
 from metrics import services as metric_services
 from metrics.models import DirtyMark
@@ -153,7 +153,7 @@ def organisation(media, team):
     batch = import_map(actor=marketer, batch=batch, mapping=campaigns)
     import_start(actor=marketer, batch=batch)  # tasks run eagerly, after commit: the import, then the refresh
     metric_services.refresh_pending()
-    attachment = campaign_services.attachment_add(
+    attachment = attachment_services.attachment_add(
         actor=marketer,
         campaign=campaigns["359751135"],
         uploaded_file=SimpleUploadedFile("Spring brief.pdf", PDF),

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaigns.imports import import_start, import_upload, imports_requeue
+from campaigns.imports.services import import_start, import_upload, imports_requeue
 from campaigns.models import ImportBatch, ImportStatus, SpendEntry
 from campaigns.tasks import requeue_imports
 from planning.services import fiscal_year_ensure

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.urls import reverse
 
-from campaigns.imports import import_stalled
+from campaigns.imports.services import import_stalled
 from campaigns.models import ImportBatch, ImportStatus, ResultFact, SpendEntry
 from metrics import services
 from metrics.models import Cell, CellSource, DirtyMark, Rollup
@@ -232,7 +232,7 @@ def test_a_running_import_is_restarted_only_once_its_run_is_gone(marketer, team)
     needs.postgresql("advisory locks")
     from django.core.exceptions import ValidationError
 
-    from campaigns.imports import RUN_LOCK, import_run, import_start, import_upload
+    from campaigns.imports.services import RUN_LOCK, import_run, import_start, import_upload
 
     fiscal_year_ensure(year=2026)
     CampaignFactory(team=team, owner=marketer, code="live")

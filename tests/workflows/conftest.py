@@ -1,13 +1,20 @@
-"""Fixtures for workflow tests: a two-stage approval template on general requests and a request."""
+"""Fixtures and helpers for workflow tests: a two-stage approval template on general requests, a request,
+and the small helpers the page and API tests share (url, flash, formset_data, results, task_of)."""
 
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
 
 from mops.roles import Role
 from tests.factories import UserFactory
 from workflows import services, subjects
-from workflows.models import Request
+from workflows.models import (
+    Request,
+    StepTask,
+)
+from workflows.selectors import my_tasks
 
 
 def step(name, *, stage, kind="approval", assignee_type="role", role="", user=None, **extra):
@@ -69,3 +76,40 @@ def instance_of(request: Request):
     from workflows.selectors import instances_of
 
     return instances_of(request).get()
+
+
+def results(response):
+    assert response.status_code == 200, response.json()
+    return response.json()["results"]
+
+
+def task_of(user):
+    return my_tasks(user).get()
+
+
+def url(name, *args):
+    return reverse(f"workflows:{name}", args=args)
+
+
+def lead_task():
+    return StepTask.objects.get(name="Lead approval", round=1)
+
+
+def flash(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def formset_data(steps, *, prefix="steps", extra=2, **fields):
+    """POST data of the template editor: ``steps`` as rows, then ``extra`` untouched blank rows."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(steps) + extra),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
+    blank = {"kind": "approval", "stage_rule": "all", "assignee_type": "role", "sla_days": "2"}
+    for index, row in enumerate([*steps, *([blank] * extra)]):
+        for key, value in {**blank, **row}.items():
+            data[f"{prefix}-{index}-{key}"] = "" if value is None else str(value)
+    return data

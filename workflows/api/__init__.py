@@ -3,19 +3,7 @@ per decision, general approval requests and delegations.
 
 Every write goes through ``workflows.services`` (or ``workflows.subjects.request_create``); the
 errors they raise become 400 / 403 / 409 bodies in ``mops.api_base.exception_handler``.
+
+Modules: ``templates``, ``runs`` (instances and tasks), ``requests`` (requests and delegations),
+``common`` and ``urls`` (the router, mounted by ``mops.urls``).
 """
-
-from rest_framework.routers import SimpleRouter
-
-from workflows.api.requests import DelegationViewSet, RequestViewSet
-from workflows.api.runs import InstanceViewSet, TaskViewSet
-from workflows.api.templates import SubjectTypeViewSet, TemplateViewSet
-
-router = SimpleRouter()
-router.register("workflow-subject-types", SubjectTypeViewSet, basename="workflow-subject-type")
-router.register("workflow-templates", TemplateViewSet, basename="workflow-template")
-router.register("workflow-instances", InstanceViewSet, basename="workflow-instance")
-router.register("tasks", TaskViewSet, basename="workflow-task")
-router.register("workflow-requests", RequestViewSet, basename="workflow-request")
-router.register("delegations", DelegationViewSet, basename="delegation")
-urlpatterns = router.urls

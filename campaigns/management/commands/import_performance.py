@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.importers import IMPORTERS
-from campaigns.imports import import_check, import_map, import_run, import_start, import_upload
+from campaigns.importers.formats import IMPORTERS
+from campaigns.imports.services import import_check, import_map, import_run, import_start, import_upload
 from campaigns.models import Campaign, ImportBatch, ImportStatus
 from mops.celery import app as celery_app
 

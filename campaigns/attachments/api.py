@@ -2,7 +2,7 @@
 
 Seen by whoever sees the campaign (``permissions.attachments_visible_to``); added and deleted by
 its editors through ``services.attachment_add`` / ``attachment_delete``, which check the type by
-content and the size. Downloads are files, never rendered (see ``attachment_views``).
+content and the size. Downloads are files, never rendered (see ``attachments.views``).
 """
 
 import rules
@@ -13,19 +13,19 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from campaigns import attachments, services
 from campaigns import permissions as policy
 from campaigns.api.common import VisibleRelatedField
-from campaigns.attachment_views import attachment_response
+from campaigns.attachments import filetypes, services
+from campaigns.attachments.views import attachment_response
 from campaigns.models import AttachmentKind, Campaign, CampaignAttachment
 from mops.api_base import Policy
 from mops.permissions import is_marketer
 
-_BINARY_TYPES = (attachments.PDF, attachments.PNG, attachments.JPEG, attachments.GIF, attachments.WEBP)
-_OFFICE_TYPES = (attachments.DOCX, attachments.XLSX, attachments.PPTX)
+_BINARY_TYPES = (filetypes.PDF, filetypes.PNG, filetypes.JPEG, filetypes.GIF, filetypes.WEBP)
+_OFFICE_TYPES = (filetypes.DOCX, filetypes.XLSX, filetypes.PPTX)
 # What a download is served as: the content type detected on upload, one of the allowed ones.
 DOWNLOAD_CONTENT_TYPES = sorted(
-    {kind.content_type for kind in (*_BINARY_TYPES, *_OFFICE_TYPES)} | set(attachments.TEXT_TYPES.values())
+    {kind.content_type for kind in (*_BINARY_TYPES, *_OFFICE_TYPES)} | set(filetypes.TEXT_TYPES.values())
 )
 
 
@@ -64,7 +64,7 @@ class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True,  # the service refuses it with its own message
         help_text=(
-            f"At most ATTACHMENT_MAX_BYTES (20 MB by default). Allowed, by content: {attachments.ALLOWED_LABELS};"
+            f"At most ATTACHMENT_MAX_BYTES (20 MB by default). Allowed, by content: {filetypes.ALLOWED_LABELS};"
             " the extension must agree with the content."
         ),
     )

@@ -2,7 +2,7 @@
 name or the browser's claim alone, and checked against a short whitelist; the name must agree.
 
 Only types a browser will not run are allowed — no HTML, SVG, scripts or executables — and even
-those are served as downloads (see ``attachment_views``). ``check`` is what ``services.attachment_add``
+those are served as downloads (see ``attachments.views``). ``check`` is what ``services.attachment_add``
 calls before anything is stored.
 """
 

@@ -1,7 +1,7 @@
 """Spreadsheet and ad-platform imports: upload (checked at once, nothing written), map the campaigns
 the file names that mops does not know, start (the worker writes the facts), and follow progress.
 
-Everything goes through ``campaigns.imports``; an import is seen by its uploader, the CMO and ops
+Everything goes through ``campaigns.imports.services``; an import is seen by its uploader, the CMO and ops
 admins (``permissions.imports_visible_to``), and only its uploader maps and starts it.
 """
 
@@ -14,9 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from campaigns import imports, permissions, selectors
-from campaigns.importers import IMPORTERS
+from campaigns import permissions
+from campaigns.importers.formats import IMPORTERS
 from campaigns.imports import messages as import_messages
+from campaigns.imports import selectors
+from campaigns.imports import services as imports
 from campaigns.models import FactSource, ImportBatch, ImportStatus
 from campaigns.permissions import campaigns_visible_to
 from mops.api_base import Policy

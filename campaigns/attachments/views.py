@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns import selectors, services
-from campaigns.forms import AttachmentForm
+from campaigns import selectors
+from campaigns.attachments import services
+from campaigns.attachments.forms import AttachmentForm
 from campaigns.models import CampaignAttachment
 from campaigns.permissions import attachments_visible_to, can_edit_attachment, can_edit_campaign
 from mops.errors import Conflict

@@ -1,7 +1,7 @@
 """Spend entries and daily results: single rows and all-or-nothing bulk posts.
 
 A bulk post is checked whole before anything is written — the shape of every item here, then what
-the services would refuse (``fact_services.fact_batch_errors``: the campaign is not the user's, a
+the services would refuse (``facts.services.fact_batch_errors``: the campaign is not the user's, a
 closed month, no exchange rate) — and answered with every refused item's index; only a clean batch
 is written, in one transaction, through the same services as a single row.
 """
@@ -13,8 +13,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from campaigns import fact_services, services
 from campaigns import permissions as policy
+from campaigns import services
 from campaigns.api.common import (
     BulkErrorSerializer,
     BulkOutcomeSerializer,
@@ -25,6 +25,7 @@ from campaigns.api.common import (
     money_field,
     validate_items,
 )
+from campaigns.facts import services as fact_services
 from campaigns.models import RESULT_MEASURES, Campaign, FactSource, ResultFact, SpendEntry, Tactic
 from mops.api_base import Policy
 from mops.permissions import is_marketer
