@@ -1,4 +1,4 @@
-"""Budget vs actual: ``budgets.selectors.budget_vs_actual`` for each grouping, on the demo
+"""Budget vs actual: ``budgets.reports.selectors.budget_vs_actual`` for each grouping, on the demo
 organisation and on a synthetic one (5,000 lines × 12 months of phasing, 2,000 funded campaigns,
 48,000 allocations, 5,000 commitments, 1,000,000 spend entries).
 
@@ -197,7 +197,7 @@ def bench(label, budget, repeat):
     from django.contrib.auth import get_user_model
 
     from budgets.models import BudgetLine
-    from budgets.selectors import GROUPINGS, budget_vs_actual
+    from budgets.reports.selectors import GROUPINGS, budget_vs_actual
 
     finance = get_user_model().objects.filter(groups__name="finance").first()
     lines = BudgetLine.objects.filter(budget=budget).count()

@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from budgets import selectors, services
 from budgets.models import AllocationRequest, Budget, BudgetLine, Commitment, RequestStatus, Transfer
+from budgets.requests import services as request_services
+from budgets.transfers import services as transfer_services
 from campaigns.demo import TEAMS as CAMPAIGN_TEAMS
 from campaigns.models import Campaign, CampaignStatus, SpendEntry
 from mops.models import Team
@@ -296,7 +298,7 @@ def _seed_requests(lines, requests, finance, cmo, log) -> int:
         if not months:
             log(f"budgets: no money left on {line} for {campaign}; its demo request is skipped.")
             continue
-        request = services.allocation_request_create(
+        request = request_services.allocation_request_create(
             actor=campaign.owner,
             line=line,
             months=months,
@@ -325,7 +327,7 @@ def _seed_requests(lines, requests, finance, cmo, log) -> int:
 
 def _seed_commitments(lines, periods, today, finance) -> int:
     """A PO for two of the approved campaigns; the first one's vendor has invoiced part of it."""
-    from campaigns.fact_services import spend_upsert
+    from campaigns.facts.services import spend_upsert
 
     created = 0
     approved = (
@@ -388,7 +390,7 @@ def _seed_transfer(lines, periods, log) -> int:
     if selectors.available(line=source, period=month) < TRANSFER_AMOUNT:
         log(f"budgets: demo transfer skipped ({source} has not {TRANSFER_AMOUNT} left in {month}).")
         return 0
-    transfer = services.transfer_request_create(
+    transfer = transfer_services.transfer_request_create(
         actor=users["nadia"],
         from_line=source,
         from_period=month,

@@ -91,6 +91,13 @@ class BudgetEntry(models.Model):
         return f"{self.line} {self.period}: {self.amount:+}"
 
 
+# The workflow subject types of requests and transfers (``workflows.registry`` keys): stored on every
+# workflow instance and template of them, so never renamed. ``budgets.subjects`` registers them; the
+# requests' and transfers' services start their workflows; pages and tests filter tasks by them.
+BUDGET_ALLOCATION = "budget_allocation"
+BUDGET_TRANSFER = "budget_transfer"
+
+
 class RequestStatus(models.TextChoices):
     PENDING = "pending", "Pending approval"
     APPROVED = "approved", "Approved"

@@ -56,6 +56,12 @@ can_request_from = is_marketer
 # A plan's reallocations proposed in one go (metrics' scenarios): finance, the CMO — who reads the
 # transfer pages but decides where money goes — and marketers for their own teams' lines.
 can_propose_reallocations = can_manage_budgets | is_cmo | is_marketer
+# The request pages: marketers (their teams'), finance and the CMO (all).
+can_view_requests = is_marketer | sees_all_budgets
+# The transfer pages: marketers (their teams' and their own), finance and the CMO (all); finance and
+# marketers ask.
+can_view_transfers = is_marketer | sees_all_budgets
+can_ask_transfer = can_manage_budgets | can_request_from
 
 
 def _team_ids(user):

@@ -1,6 +1,13 @@
+"""The budgets pages: the ledger's (tree, phasing, commitments) and each subsystem's —
+allocation requests and the approval queue, transfers, budget vs actual. URL names are
+``budgets:<name>``."""
+
 from django.urls import path
 
-from budgets import bva_views, request_views, transfer_views, views
+from budgets import views
+from budgets.reports import views as report_views
+from budgets.requests import views as request_views
+from budgets.transfers import views as transfer_views
 
 app_name = "budgets"
 urlpatterns = [
@@ -8,5 +15,5 @@ urlpatterns = [
     *views.urlpatterns,
     *request_views.urlpatterns,
     *transfer_views.urlpatterns,
-    *bva_views.urlpatterns,
+    *report_views.urlpatterns,
 ]

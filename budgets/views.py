@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
 from django.http import HttpResponse
@@ -20,6 +21,16 @@ from mops.errors import Conflict
 from mops.forms import add_service_errors
 from mops.money import money
 from planning.selectors import current_fiscal_year
+
+
+def require(request, allowed: bool, message: str):
+    """The guard of the request and transfer pages: None when ``allowed``; the login page for an
+    anonymous user; else PermissionDenied with ``message``."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not allowed:
+        raise PermissionDenied(message)
+    return None
 
 
 def _require_view(user):

@@ -14,6 +14,8 @@ from django.db import connection
 
 from budgets import services as budget_services
 from budgets.models import AllocationRequest
+from budgets.requests import services as request_services
+from budgets.transfers import services as transfer_services
 from campaigns import services as campaign_services
 from campaigns.attachments import services as attachment_services
 from campaigns.imports.services import import_upload
@@ -124,10 +126,10 @@ def build_team_world(*, shared: dict, team, owner, finance) -> World:
         period=january,
         campaign=campaign,
     )
-    allocation_request: AllocationRequest = budget_services.allocation_request_create(
+    allocation_request: AllocationRequest = request_services.allocation_request_create(
         actor=owner, line=line, months={january: D("1000")}, currency="USD", justification="Search", campaign=campaign
     )
-    transfer = budget_services.transfer_request_create(
+    transfer = transfer_services.transfer_request_create(
         actor=owner, from_line=line, from_period=january, to_line=line, to_period=february, amount=D("100"), reason="Q1"
     )
     general_request = workflow_subjects.request_create(

@@ -3,14 +3,14 @@ for its team's marketers, the "Request budget" link. Lives here so campaigns nev
 
 from django import template
 
-from budgets import request_selectors
 from budgets.permissions import can_request_from
+from budgets.requests import selectors as request_selectors
 from campaigns.permissions import can_edit_campaign
 
 register = template.Library()
 
 
-@register.inclusion_tag("budgets/_campaign_budget.html", takes_context=True)
+@register.inclusion_tag("budgets/requests/_campaign_budget.html", takes_context=True)
 def campaign_budget(context, campaign):
     user = context["request"].user
     return {

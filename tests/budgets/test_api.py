@@ -7,6 +7,7 @@ import pytest
 
 from budgets import services
 from budgets.models import Allocation, Commitment, RequestStatus
+from budgets.requests import services as request_services
 
 REQUESTS = "/api/v1/allocation-requests/"
 
@@ -14,7 +15,7 @@ REQUESTS = "/api/v1/allocation-requests/"
 @pytest.fixture
 def ask(marketer, campaign, search_line, month, allocation_template):
     def make(amount="10000", months=(2,)):
-        return services.allocation_request_create(
+        return request_services.allocation_request_create(
             actor=marketer,
             line=search_line,
             months={month(m): Decimal(amount) for m in months},

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 from budgets import selectors, services
 from budgets.models import Allocation, BudgetEntry, BudgetLine, Commitment, CommitmentStatus, EntryKind
+from budgets.reports import selectors as report_selectors
+from budgets.requests import services as request_services
+from budgets.transfers import services as transfer_services
 from campaigns import services as campaign_services
 from campaigns.models import SpendEntry
 from mops.roles import Role
@@ -45,7 +48,7 @@ def _approve_all(approver):
 
 
 def _allocate(actor, line, campaign, month, amounts):
-    return services.allocation_request_create(
+    return request_services.allocation_request_create(
         actor=actor,
         line=line,
         campaign=campaign,
@@ -81,7 +84,7 @@ def org(
     brand = services.line_create(actor=finance, budget=budget, name="Brand")
     services.phasing_set(actor=finance, line=brand, amounts={month(1): D("7000"), month(2): D("0")})
     services.phasing_set(actor=finance, line=team_line, amounts={month(3): D("80000")})  # a later change
-    services.transfer_request_create(
+    transfer_services.transfer_request_create(
         actor=finance,
         from_line=emea,
         from_period=month(3),
@@ -284,7 +287,7 @@ def _measured(report):
 
 @pytest.mark.parametrize("group_by", ["line", "team", "month"])
 def test_budget_vs_actual_matches_an_independent_computation(org, budget, group_by):
-    report = selectors.budget_vs_actual(budget=budget, group_by=group_by, as_of=AS_OF)
+    report = report_selectors.budget_vs_actual(budget=budget, group_by=group_by, as_of=AS_OF)
     expected = _expected(budget, group_by)
     assert _measured(report) == {k: v for k, v in expected.items() if any(v.values())}
     totals = _expected(budget, "month")
@@ -293,7 +296,7 @@ def test_budget_vs_actual_matches_an_independent_computation(org, budget, group_
 
 
 def test_a_date_range_keeps_only_its_months(org, budget, month):
-    report = selectors.budget_vs_actual(
+    report = report_selectors.budget_vs_actual(
         budget=budget, group_by="team", start=month(2), end=datetime.date(2026, 3, 31), as_of=AS_OF
     )
     assert [p.start_date.month for p in report.periods] == [2, 3]
@@ -301,7 +304,7 @@ def test_a_date_range_keeps_only_its_months(org, budget, month):
 
 
 def test_figures_that_can_be_checked_by_hand(org, budget, team, search_line, month):
-    rows = {r.key: r for r in selectors.budget_vs_actual(budget=budget, group_by="line", as_of=AS_OF).rows}
+    rows = {r.key: r for r in report_selectors.budget_vs_actual(budget=budget, group_by="line", as_of=AS_OF).rows}
     search = rows[search_line.pk].months[month(1).pk]
     # 20,000 allocated; PO-1 8,000 of which 3,000 invoiced; NA search spent 10,000 in January,
     # 30,000/35,000 of it against this line (its share of the campaign's allocations over the year).
@@ -316,7 +319,9 @@ def test_figures_that_can_be_checked_by_hand(org, budget, team, search_line, mon
 
 
 def test_zero_budget_has_no_utilisation(org, budget, month):
-    report = selectors.budget_vs_actual(budget=budget, group_by="line", start=month(2), end=month(2), as_of=AS_OF)
+    report = report_selectors.budget_vs_actual(
+        budget=budget, group_by="line", start=month(2), end=month(2), as_of=AS_OF
+    )
     brand = next(r for r in report.rows if r.label == "Brand")
     assert brand.total.budget == ZERO
     assert brand.total.utilisation is None
@@ -325,7 +330,7 @@ def test_zero_budget_has_no_utilisation(org, budget, month):
 
 def test_campaign_grouping_uses_allocations_and_actuals_by_campaign(org, budget, month):
     na_campaign, emea_campaign = org["campaigns"]
-    report = selectors.budget_vs_actual(budget=budget, group_by="campaign", as_of=AS_OF)
+    report = report_selectors.budget_vs_actual(budget=budget, group_by="campaign", as_of=AS_OF)
     rows = {r.key: r.total for r in report.rows}
     assert rows[na_campaign.pk].budget == rows[na_campaign.pk].allocated == D("35000.00")
     assert rows[na_campaign.pk].actual == D("12200.00")  # 3,000 + 7,000 USD + 2,000 EUR at 1.10
@@ -336,7 +341,7 @@ def test_campaign_grouping_uses_allocations_and_actuals_by_campaign(org, budget,
 
 
 def test_a_marketer_sees_only_their_teams_and_teamless_lines(org, budget, marketer, team):
-    report = selectors.budget_vs_actual(budget=budget, group_by="team", user=marketer, as_of=AS_OF)
+    report = report_selectors.budget_vs_actual(budget=budget, group_by="team", user=marketer, as_of=AS_OF)
     assert {r.key for r in report.rows} == {team.pk, None, selectors.OUTSIDE}
     visible = set(BudgetLine.objects.filter(budget=budget).exclude(name="EMEA").values_list("pk", flat=True))
     expected = _expected(budget, "team", visible_ids=visible)
@@ -363,10 +368,10 @@ def test_the_query_count_does_not_grow_with_the_lines(
 ):
     _synthetic_lines(finance, budget, team, month, 10, 0)
     with CaptureQueriesContext(connection) as small:
-        selectors.budget_vs_actual(budget=budget, group_by=group_by, user=finance)
+        report_selectors.budget_vs_actual(budget=budget, group_by=group_by, user=finance)
     _synthetic_lines(finance, budget, team, month, 90, 100)
     with django_assert_max_num_queries(len(small.captured_queries)):
-        report = selectors.budget_vs_actual(budget=budget, group_by=group_by, user=finance)
+        report = report_selectors.budget_vs_actual(budget=budget, group_by=group_by, user=finance)
     assert len(small.captured_queries) <= 12
     if group_by == "line":
         assert len(report.rows) >= 100
@@ -478,10 +483,10 @@ def _facts_spend(budget, first=1, last=12):
     )
 
 
-@pytest.mark.parametrize("group_by", selectors.GROUPINGS)
+@pytest.mark.parametrize("group_by", report_selectors.GROUPINGS)
 @pytest.mark.parametrize(("first", "last"), [(1, 12), (1, 1), (2, 3)])
 def test_the_actual_total_is_all_the_spend_of_the_facts(org, budget, month, group_by, first, last):
-    report = selectors.budget_vs_actual(
+    report = report_selectors.budget_vs_actual(
         budget=budget, group_by=group_by, start=month(first), end=month(last), as_of=AS_OF
     )
     assert report.totals.total.actual == _facts_spend(budget, first, last)
@@ -497,7 +502,7 @@ def test_campaign_rows_add_up_to_the_total_after_a_program_allocation(org, budge
     from campaigns.models import Program
 
     program = Program.objects.create(name="Always on", team=team)
-    services.allocation_request_create(
+    request_services.allocation_request_create(
         actor=marketer,
         line=org["events"],
         program=program,
@@ -506,7 +511,7 @@ def test_campaign_rows_add_up_to_the_total_after_a_program_allocation(org, budge
         justification="Program money",
     )
     _approve_all(finance)
-    report = selectors.budget_vs_actual(budget=budget, group_by="campaign", as_of=AS_OF)
+    report = report_selectors.budget_vs_actual(budget=budget, group_by="campaign", as_of=AS_OF)
     for measure in ("budget", "allocated", "committed", "actual"):
         assert sum((getattr(r.total, measure) for r in report.rows), ZERO) == getattr(report.totals.total, measure)
     assert {r.key: r.total.allocated for r in report.rows}[None] == D("1500.00")

@@ -9,8 +9,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from budgets import demo
-from budgets.models import Allocation, AllocationRequest, Budget, BudgetEntry, BudgetLine, Commitment, RequestStatus
-from budgets.subjects import BUDGET_ALLOCATION
+from budgets.models import (
+    BUDGET_ALLOCATION,
+    Allocation,
+    AllocationRequest,
+    Budget,
+    BudgetEntry,
+    BudgetLine,
+    Commitment,
+    RequestStatus,
+)
 from campaigns import demo as campaigns_demo
 from campaigns.models import SpendEntry
 from mops import demo as core_demo

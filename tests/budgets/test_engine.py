@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from budgets import selectors, services
 from budgets.models import Allocation, AllocationRequest, BudgetEntry, RequestStatus
+from budgets.requests import services as request_services
 from campaigns import services as campaign_services
 from mops.models import AuditEvent
 from mops.roles import Role
@@ -80,7 +81,7 @@ def test_new_budget_versions_keep_the_old_ones(finance, budget, year):
 
 
 def _request(marketer, line, campaign, month, amounts, currency="USD"):
-    return services.allocation_request_create(
+    return request_services.allocation_request_create(
         actor=marketer,
         line=line,
         campaign=campaign,

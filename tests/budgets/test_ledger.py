@@ -11,6 +11,9 @@ from django.core.exceptions import ValidationError
 
 from budgets import selectors, services
 from budgets.models import Allocation, RequestStatus, Transfer
+from budgets.reports import selectors as report_selectors
+from budgets.requests import services as request_services
+from budgets.transfers import services as transfer_services
 from campaigns import services as campaign_services
 from mops.roles import Role
 from tests.workflows.conftest import step
@@ -38,7 +41,7 @@ def _approve(approver):
 
 
 def _bva_cell(budget, line, period):
-    report = selectors.budget_vs_actual(budget=budget, group_by="line")
+    report = report_selectors.budget_vs_actual(budget=budget, group_by="line")
     row = next(r for r in report.rows if r.key == line.pk)
     return row.months[period.pk]
 
@@ -61,7 +64,7 @@ def test_a_transfer_of_a_cent_more_than_budget_vs_actual_shows_available_is_refu
     line = services.line_create(actor=finance, budget=budget, name="NA display", team=team)
     services.phasing_set(actor=finance, line=line, amounts={month(2): D("5000"), month(3): D("10000")})
     events = services.line_create(actor=finance, budget=budget, name="NA events", team=team)
-    services.allocation_request_create(
+    request_services.allocation_request_create(
         actor=marketer,
         line=line,
         campaign=campaign,
@@ -76,7 +79,7 @@ def test_a_transfer_of_a_cent_more_than_budget_vs_actual_shows_available_is_refu
     shown = _bva_cell(budget, line, month(3)).available
     assert shown == D("3514.28")
     assert selectors.available(line=line, period=month(3)) == shown
-    services.transfer_request_create(
+    transfer_services.transfer_request_create(
         actor=marketer,
         from_line=line,
         from_period=month(3),
@@ -102,7 +105,7 @@ def test_an_allocation_from_a_parent_is_checked_against_what_it_kept(
     assert _bva_cell(budget, parent, month(9)).budget == D("10000.00")  # its row rolls its sub-line up
     assert selectors.ledger_cells(budget=budget)[(parent.pk, month(9).pk)].available == D("-357.42")
     assert selectors.available(line=parent, period=month(9)) == D("-357.42")
-    services.allocation_request_create(
+    request_services.allocation_request_create(
         actor=marketer,
         line=parent,
         campaign=campaign,
@@ -118,7 +121,7 @@ def test_an_allocation_from_a_parent_is_checked_against_what_it_kept(
 def test_available_is_budget_vs_actual_available_for_every_line_month(
     allocation_template, finance, marketer, budget, team, team_line, search_line, campaign, month
 ):
-    services.allocation_request_create(
+    request_services.allocation_request_create(
         actor=marketer,
         line=search_line,
         campaign=campaign,
@@ -126,7 +129,7 @@ def test_available_is_budget_vs_actual_available_for_every_line_month(
         currency="USD",
         justification="Plan",
     )
-    services.allocation_request_create(
+    request_services.allocation_request_create(
         actor=marketer,
         line=team_line,
         campaign=campaign,
@@ -137,7 +140,7 @@ def test_available_is_budget_vs_actual_available_for_every_line_month(
     _approve(finance)
     for day, amount in ((datetime.date(2026, 1, 5), "333.33"), (datetime.date(2026, 5, 7), "1000.01")):
         campaign_services.spend_log(actor=marketer, campaign=campaign, date=day, amount=D(amount), currency="USD")
-    report = selectors.budget_vs_actual(budget=budget, group_by="team")
+    report = report_selectors.budget_vs_actual(budget=budget, group_by="team")
     cells = selectors.ledger_cells(budget=budget)
     for line in (team_line, search_line):
         for period in budget.fiscal_year.periods.all():

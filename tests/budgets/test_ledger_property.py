@@ -17,7 +17,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budgets import selectors, services
+from budgets import selectors
 from budgets.models import (
     Allocation,
     AllocationRequest,
@@ -27,6 +27,8 @@ from budgets.models import (
     EntryKind,
     Transfer,
 )
+from budgets.reports import selectors as report_selectors
+from budgets.transfers import services as transfer_services
 from campaigns.models import SpendEntry
 from planning.models import Period
 from tests.factories import CampaignFactory, TeamFactory
@@ -169,7 +171,7 @@ def _write(ledger, cast, actor):
 def test_approvals_and_budget_vs_actual_read_the_same_ledger(cast, budget, finance, ledger):
     with transaction.atomic():
         _write(ledger, cast, finance)
-        report = selectors.budget_vs_actual(budget=budget, group_by="team")
+        report = report_selectors.budget_vs_actual(budget=budget, group_by="team")
         rows = {r.key: r for r in report.rows}
         cells = selectors.ledger_cells(budget=budget)
         for line in cast["lines"]:
@@ -184,10 +186,10 @@ def test_approvals_and_budget_vs_actual_read_the_same_ledger(cast, budget, finan
         probe = Transfer(from_line=line, from_period=period, to_line=cast["lines"][3], to_period=period)
         probe.amount = max(left, ZERO) + D("0.01")
         with pytest.raises(ValidationError):
-            services._check_transfer_funds(probe)
+            transfer_services._check_transfer_funds(probe)
         if left > 0:
             probe.amount = left
-            services._check_transfer_funds(probe)
+            transfer_services._check_transfer_funds(probe)
         # Every dollar spent in the year is in budget vs actual, on a line or outside any.
         facts = sum((amount for _, _, _, amount, _ in ledger["spend"]), ZERO)
         assert report.totals.total.actual == facts

@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 
 from budgets import phasing, selectors, services
 from budgets.models import Budget, BudgetEntry, BudgetLine, Commitment, CommitmentStatus
+from budgets.transfers import services as transfer_services
 from mops.models import Currency
 
 D = Decimal
@@ -503,7 +504,7 @@ def test_budget_writes_refuse_an_amount_past_the_money_bound_naming_the_limit(
         period=month(4),
     )
     refused(
-        services.transfer_request_create,
+        transfer_services.transfer_request_create,
         from_line=team_line,
         from_period=month(4),
         to_line=search_line,
@@ -511,7 +512,7 @@ def test_budget_writes_refuse_an_amount_past_the_money_bound_naming_the_limit(
         amount=TOO_MUCH,
         reason="Too much",
     )
-    refused(services.carry_forward, line=team_line, from_period=month(4), to_period=month(5), amount=TOO_MUCH)
+    refused(transfer_services.carry_forward, line=team_line, from_period=month(4), to_period=month(5), amount=TOO_MUCH)
     assert not Commitment.objects.exists()
 
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from budgets import services
 from budgets.models import Allocation, AllocationRequest, RequestStatus
+from budgets.requests import services as request_services
 from tests.workflows.test_race import run_at_once
 from workflows import services as workflow_services
 from workflows.models import StepTask
@@ -21,7 +21,7 @@ def test_concurrent_approvals_never_overspend_a_line(
     allocation_template, marketer, teammate, finance, second_finance, search_line, campaign, month
 ):
     for who in (marketer, teammate):
-        services.allocation_request_create(
+        request_services.allocation_request_create(
             actor=who,
             line=search_line,
             campaign=campaign,

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from budgets import services
 from budgets.models import Allocation, AllocationRequest, RequestStatus
+from budgets.requests import services as request_services
 from tests.factories import CampaignFactory
 from workflows.models import StepTask
 from workflows.selectors import my_tasks
@@ -17,7 +18,7 @@ from workflows.selectors import my_tasks
 @pytest.fixture
 def ask(marketer, campaign, search_line, month, allocation_template):
     def make(amount="10000", months=(2,), **kwargs):
-        return services.allocation_request_create(
+        return request_services.allocation_request_create(
             actor=kwargs.pop("actor", marketer),
             line=kwargs.pop("line", search_line),
             months={month(m): Decimal(amount) for m in months},
@@ -267,7 +268,7 @@ def test_an_allocation_request_past_the_money_bound_names_the_limit(marketer, ca
     from mops.money import MONEY_MAX_TEXT
 
     with pytest.raises(ValidationError) as refused:
-        services.allocation_request_create(
+        request_services.allocation_request_create(
             actor=marketer,
             line=search_line,
             campaign=campaign,

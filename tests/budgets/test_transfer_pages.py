@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from budgets import selectors, services
+from budgets import services
 from budgets.models import BudgetEntry, EntryKind, RequestStatus, Transfer, TransferKind
+from budgets.reports import selectors as report_selectors
+from budgets.transfers import services as transfer_services
 from mops.roles import Role
 from tests.workflows.conftest import step
 from workflows import services as workflow_services
@@ -50,7 +52,7 @@ def emea_line(finance, budget, other_team, month):
 
 @pytest.fixture
 def transfer(transfer_template, marketer, team_line, events_line, month):
-    return services.transfer_request_create(
+    return transfer_services.transfer_request_create(
         actor=marketer,
         from_line=team_line,
         from_period=month(3),
@@ -237,7 +239,7 @@ def test_bva_api_numbers_equal_the_selector(api_as, finance, budget, team_line, 
     response = api_as(finance).get(BVA, {"group_by": group_by, "start": "2026-02", "end": "2026-04"})
     assert response.status_code == 200, response.json()
     body = response.json()
-    report = selectors.budget_vs_actual(
+    report = report_selectors.budget_vs_actual(
         budget=budget, group_by=group_by, start=datetime.date(2026, 2, 1), end=datetime.date(2026, 4, 1)
     )
     assert body["budget"] == budget.pk and body["months"] == ["2026-02-01", "2026-03-01", "2026-04-01"]

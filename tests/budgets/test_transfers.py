@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from budgets import selectors, services
 from budgets.models import BudgetEntry, EntryKind, RequestStatus, Transfer, TransferKind
+from budgets.transfers import services as transfer_services
 from mops.models import AuditEvent
 from mops.roles import Role
 from planning import services as planning_services
@@ -46,7 +47,7 @@ def emea_line(finance, budget, other_team, month):
 
 
 def _move(actor, from_line, to_line, month, amount="5000", from_month=3, to_month=3, **kwargs):
-    return services.transfer_request_create(
+    return transfer_services.transfer_request_create(
         actor=actor,
         from_line=from_line,
         from_period=month(from_month),
@@ -180,7 +181,7 @@ def test_carry_forward_moves_what_is_unspent_by_default(finance, team_line, mont
         period=month(4),
     )
     before = timezone.now()
-    transfer = services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+    transfer = transfer_services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
     assert (transfer.kind, transfer.status, transfer.amount) == (
         TransferKind.CARRY_FORWARD,
         RequestStatus.APPROVED,
@@ -200,21 +201,23 @@ def test_carry_forward_moves_what_is_unspent_by_default(finance, team_line, mont
 
 def test_carry_forward_rules(finance, marketer, team_line, month):
     with pytest.raises(PermissionDenied):
-        services.carry_forward(actor=marketer, line=team_line, from_period=month(4), to_period=month(6))
+        transfer_services.carry_forward(actor=marketer, line=team_line, from_period=month(4), to_period=month(6))
     with pytest.raises(ValidationError, match="later month"):
-        services.carry_forward(actor=finance, line=team_line, from_period=month(6), to_period=month(4))
+        transfer_services.carry_forward(actor=finance, line=team_line, from_period=month(6), to_period=month(4))
     with pytest.raises(ValidationError, match="available"):
-        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("1e6"))
+        transfer_services.carry_forward(
+            actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("1e6")
+        )
     planning_services.period_close(actor=finance, period=month(4))
     with pytest.raises(ValidationError, match="Apr 2026 is closed"):
-        services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
+        transfer_services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6))
     assert not Transfer.objects.exists()
 
 
 def test_carry_forward_of_an_exhausted_month_is_refused(finance, team_line, month):
-    services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
+    transfer_services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
     with pytest.raises(ValidationError, match="nothing left"):
-        services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
+        transfer_services.carry_forward(actor=finance, line=team_line, from_period=month(5), to_period=month(7))
 
 
 def test_budget_at_a_date_before_the_year_started_is_empty(team_line, month):
@@ -268,19 +271,21 @@ def test_moving_money_from_a_parent_to_its_own_sub_line_is_checked_after_the_mov
 def test_carry_forward_respects_the_tree(finance, team_line, search_line, month):
     # By default the parent carries only its own 40,000 (the 60,000 of its sub-line is not its to move).
     with pytest.raises(ValidationError, match=re.escape("Apr 2026: North America has 40000.00 available")):
-        services.carry_forward(
+        transfer_services.carry_forward(
             actor=finance, line=team_line, from_period=month(4), to_period=month(6), amount=D("40000.01")
         )
     # The sub-line's June would outgrow its hard parent.
     with pytest.raises(ValidationError, match=re.escape("Jun 2026: the lines under North America would add up to")):
-        services.carry_forward(
+        transfer_services.carry_forward(
             actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000.01")
         )
     assert not Transfer.objects.exists()
-    assert services.carry_forward(actor=finance, line=team_line, from_period=month(4), to_period=month(6)).amount == D(
-        "40000.00"
+    assert transfer_services.carry_forward(
+        actor=finance, line=team_line, from_period=month(4), to_period=month(6)
+    ).amount == D("40000.00")
+    transfer_services.carry_forward(
+        actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000")
     )
-    services.carry_forward(actor=finance, line=search_line, from_period=month(4), to_period=month(6), amount=D("40000"))
     assert Transfer.objects.count() == 2
 
 

@@ -16,9 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from budgets.models import AllocationRequest, Budget, RequestStatus, Transfer
-from budgets.selectors import budget_vs_actual
-from budgets.subjects import BUDGET_ALLOCATION
+from budgets.models import BUDGET_ALLOCATION, AllocationRequest, Budget, RequestStatus, Transfer
+from budgets.reports.selectors import budget_vs_actual
 from metrics.models import Grain, RefreshKind, RefreshRun, Rollup
 from planning.fiscal import fiscal_year_of
 from workflows.selectors import my_tasks

@@ -6,7 +6,6 @@ render. A lost race (``mops.errors.Conflict``) is a message; a refused action a 
 """
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -14,29 +13,28 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budgets import request_selectors, services
-from budgets.permissions import can_request_from, lines_visible_to, requests_visible_to, sees_all_budgets
-from budgets.request_forms import AllocationRequestForm, DecisionForm, RequestFilterForm
-from budgets.subjects import BUDGET_ALLOCATION
+from budgets import selectors
+from budgets.models import BUDGET_ALLOCATION
+from budgets.permissions import (
+    can_request_from,
+    can_view_requests,
+    lines_visible_to,
+    requests_visible_to,
+    sees_all_budgets,
+)
+from budgets.requests import selectors as request_selectors
+from budgets.requests import services
+from budgets.requests.forms import AllocationRequestForm, DecisionForm, RequestFilterForm
+from budgets.transfers.selectors import transfer_queue
+from budgets.views import require
 from campaigns.permissions import campaigns_visible_to, can_edit_campaign
 from mops.errors import Conflict
-from mops.permissions import is_marketer
 from workflows import selectors as workflow_selectors
 from workflows import services as workflow_services
 from workflows.models import StepStatus, StepTask
 from workflows.permissions import instance_refusal, instances_visible_to
 
-# Requests: marketers (their teams'), finance and the CMO (all).
-can_view_requests = is_marketer | sees_all_budgets
 DONE = {"approve": "approved", "reject": "rejected", "return": "sent back"}
-
-
-def _require(request, allowed: bool, message: str):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not allowed:
-        raise PermissionDenied(message)
-    return None
 
 
 def _error_messages(error: ValidationError) -> list[str]:
@@ -49,18 +47,18 @@ def _error_messages(error: ValidationError) -> list[str]:
 @require_http_methods(["GET", "POST"])
 def request_create(request):
     """Ask for money for one of my campaigns: ``?campaign=<id>`` (kept in the form's action)."""
-    refused = _require(request, can_request_from(request.user), "Marketers ask for budget for their campaigns.")
+    refused = require(request, can_request_from(request.user), "Marketers ask for budget for their campaigns.")
     if refused:
         return refused
     campaign_id = request.GET.get("campaign", "")
     campaign = get_object_or_404(campaigns_visible_to(request.user), pk=campaign_id if campaign_id.isdigit() else 0)
     if not can_edit_campaign(request.user, campaign):
         raise PermissionDenied("You can ask for money only for your own teams' campaigns.")
-    budget = request_selectors.request_budget()
-    periods = request_selectors.periods_of(budget) if budget else []
+    budget = selectors.request_budget()
+    periods = selectors.periods_of(budget) if budget else []
     lines = lines_visible_to(request.user).filter(budget=budget).order_by("code") if budget else []
     line_ids = [line.pk for line in lines]
-    available = request_selectors.line_year_available(line_ids, periods) if budget else {}
+    available = selectors.line_year_available(line_ids, periods) if budget else {}
     labels = {line.pk: f"{line.name} — {available.get(line.pk, 0):,} available" for line in lines}
     form = AllocationRequestForm(
         request.POST or None,
@@ -88,7 +86,7 @@ def request_create(request):
             return redirect("budgets:request-detail", created.pk)
     return render(
         request,
-        "budgets/request_form.html",
+        "budgets/requests/request_form.html",
         {"form": form, "campaign": campaign, "budget": budget, "lines": lines, "available": available},
     )
 
@@ -98,7 +96,7 @@ def request_create(request):
 
 @require_GET
 def request_list(request):
-    refused = _require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
+    refused = require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
     if refused:
         return refused
     form = RequestFilterForm(request.GET or None)
@@ -112,12 +110,12 @@ def request_list(request):
                 Q(campaign__name__icontains=term) | Q(line__name__icontains=term) | Q(justification__icontains=term)
             )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "budgets/request_list.html", {"form": form, "page": page})
+    return render(request, "budgets/requests/request_list.html", {"form": form, "page": page})
 
 
 @require_GET
 def request_detail(request, pk):
-    refused = _require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
+    refused = require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
     if refused:
         return refused
     allocation_request = get_object_or_404(request_selectors.request_queryset(requests_visible_to(request.user)), pk=pk)
@@ -130,7 +128,7 @@ def request_detail(request, pk):
         )
     return render(
         request,
-        "budgets/request_detail.html",
+        "budgets/requests/request_detail.html",
         {
             "req": allocation_request,
             "instance": instance,
@@ -177,7 +175,7 @@ def _act(request, task_id, action, comment) -> tuple[bool, str]:
 
 @require_http_methods(["GET", "POST"])
 def queue(request):
-    refused = _require(request, sees_all_budgets(request.user), "The approval queue is for finance and the CMO.")
+    refused = require(request, sees_all_budgets(request.user), "The approval queue is for finance and the CMO.")
     if refused:
         return refused
     if request.method == "POST":
@@ -199,10 +197,10 @@ def queue(request):
                 (messages.success if ok else messages.error)(request, text)
         return redirect(request.POST.get("next") or reverse("budgets:queue"))
     rows = request_selectors.approval_queue(request.user)
-    transfers = request_selectors.transfer_queue(request.user)
+    transfers = transfer_queue(request.user)
     return render(
         request,
-        "budgets/request_queue.html",
+        "budgets/requests/request_queue.html",
         {"rows": rows, "transfers": transfers, "decision_form": DecisionForm()},
     )
 
@@ -210,7 +208,7 @@ def queue(request):
 @require_POST
 def request_decide(request, pk):
     """Decide the user's active step on one request from its own page."""
-    refused = _require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
+    refused = require(request, can_view_requests(request.user), "Budget requests are for marketers and finance.")
     if refused:
         return refused
     allocation_request = get_object_or_404(requests_visible_to(request.user), pk=pk)

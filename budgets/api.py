@@ -1,14 +1,28 @@
-"""Budgets and lines (read-only here: the tree pages write them) and commitments (finance)."""
+"""Budgets API: budgets and their lines (read, with monthly amounts), allocation requests (create,
+read, and one action per decision), commitments (finance writes), transfers (create and read;
+decided through the workflow API) and the budget vs actual report. Every write goes through
+the budgets services (``budgets.services``, ``budgets.requests.services``,
+``budgets.transfers.services``) or ``workflows.services``; their errors become 400 / 403 / 409
+bodies in ``mops.api_base.exception_handler``.
+
+Here: budgets and lines (read-only: the tree pages write them) and commitments (finance), and the
+router that mounts them with the requests', transfers' and budget vs actual endpoints
+(``budgets.requests.api``, ``budgets.transfers.api``, ``budgets.reports.api``)."""
 
 import rules
+from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
 from budgets import permissions as policy
 from budgets import selectors, services
 from budgets.models import Budget, BudgetLine, Commitment
+from budgets.reports.api import BudgetVsActualView
+from budgets.requests.api import AllocationRequestViewSet
+from budgets.transfers.api import TransferViewSet
 from campaigns.api.common import CurrencyField, VisibleRelatedField, money_field
 from campaigns.models import Campaign
 from campaigns.permissions import campaigns_visible_to
@@ -145,3 +159,15 @@ class CommitmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def close(self, request, pk=None):
         commitment = services.commitment_close(actor=request.user, commitment=self.get_object())
         return Response(self.get_serializer(commitment).data)
+
+
+router = SimpleRouter()
+router.register("budgets", BudgetViewSet, basename="budget")
+router.register("budget-lines", BudgetLineViewSet, basename="budget-line")
+router.register("allocation-requests", AllocationRequestViewSet, basename="allocation-request")
+router.register("commitments", CommitmentViewSet, basename="commitment")
+router.register("transfers", TransferViewSet, basename="transfer")
+urlpatterns = [
+    *router.urls,
+    path("budget-vs-actual/", BudgetVsActualView.as_view(), name="budget-vs-actual"),
+]

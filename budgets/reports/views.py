@@ -1,7 +1,6 @@
 """Budget vs actual: the grid by group and month (finance and the CMO), its drill-down to the rows
 behind a cell, and CSV/XLSX downloads of exactly the grid shown."""
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
@@ -9,55 +8,10 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from budgets import selectors
-from budgets.permissions import budgets_visible_to, can_view_budgets
+from budgets.permissions import can_view_budgets
+from budgets.reports import selectors as reports
+from budgets.reports.forms import BvaFilterForm
 from mops import exports
-from planning.models import Period
-from planning.selectors import current_fiscal_year
-
-GROUP_CHOICES = [(g, g.capitalize()) for g in selectors.GROUPINGS]
-MEASURE_CHOICES = [(m, m.capitalize()) for m in selectors.MEASURES]
-
-
-class BvaFilterForm(forms.Form):
-    budget = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
-    group_by = forms.ChoiceField(choices=GROUP_CHOICES, required=False)
-    measure = forms.ChoiceField(choices=MEASURE_CHOICES, required=False)
-    start = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="From")
-    end = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="To")
-
-    def __init__(self, data, *, user):
-        budgets = budgets_visible_to(user).select_related("fiscal_year")
-        chosen = None
-        raw = (data or {}).get("budget", "")
-        if str(raw).isdigit():
-            chosen = budgets.filter(pk=int(raw)).first()
-        if chosen is None:
-            fiscal_year = current_fiscal_year()
-            current = budgets.filter(is_current=True)
-            chosen = (fiscal_year and current.filter(fiscal_year=fiscal_year).first()) or current.first()
-        data = data.copy()
-        if chosen is not None:
-            data["budget"] = str(chosen.pk)  # the select shows the version the grid is about
-        # The selects show what the grid shows when a parameter is left out.
-        data.setdefault("group_by", "line")
-        data.setdefault("measure", "actual")
-        super().__init__(data)
-        self.fields["budget"].queryset = budgets
-        self.chosen_budget = chosen
-        periods = chosen.fiscal_year.periods.order_by("start_date") if chosen else Period.objects.none()
-        self.fields["start"].queryset = self.fields["end"].queryset = periods
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-select form-select-sm"
-
-    def params(self) -> dict:
-        data = self.cleaned_data if self.is_valid() else {}
-        return {
-            "budget": self.chosen_budget,
-            "group_by": data.get("group_by") or "line",
-            "measure": data.get("measure") or "actual",
-            "start": data.get("start"),
-            "end": data.get("end"),
-        }
 
 
 def _require_view(user):
@@ -74,14 +28,14 @@ def bva(request):
     budget = params["budget"]
     report = header = rows = None
     if budget is not None:
-        report = selectors.budget_vs_actual(
+        report = reports.budget_vs_actual(
             budget=budget,
             group_by=params["group_by"],
             start=params["start"],
             end=params["end"],
             user=request.user,
         )
-        header, rows = selectors.bva_table(report, params["measure"])
+        header, rows = reports.bva_table(report, params["measure"])
         filename = f"budget-vs-actual-{budget.fiscal_year.year}-v{budget.version}-{params['group_by']}"
         fmt = request.GET.get("format", "")
         if fmt in exports.FORMATS:
@@ -108,7 +62,7 @@ def bva(request):
     query.pop("format", None)
     return render(
         request,
-        "budgets/bva.html",
+        "budgets/reports/bva.html",
         {
             "form": form,
             "params": params,
@@ -150,10 +104,10 @@ def bva_cell(request):
         back.pop(name, None)
     if raw_key == selectors.OUTSIDE:
         # The campaigns no line funds, whatever the grouping: finance's way to the spend behind the row.
-        campaigns = selectors.outside_spend_campaigns(budget=budget, period=period, user=request.user)
+        campaigns = reports.outside_spend_campaigns(budget=budget, period=period, user=request.user)
         return render(
             request,
-            "budgets/bva_outside.html",
+            "budgets/reports/bva_outside.html",
             {
                 "budget": budget,
                 "period": period,
@@ -166,10 +120,10 @@ def bva_cell(request):
     if group_by == "month":
         period = period or budget.fiscal_year.periods.filter(pk=key).first()
         key = None
-    detail = selectors.bva_cell_detail(budget=budget, group_by=group_by, key=key, period=period, user=request.user)
+    detail = reports.bva_cell_detail(budget=budget, group_by=group_by, key=key, period=period, user=request.user)
     return render(
         request,
-        "budgets/bva_cell.html",
+        "budgets/reports/bva_cell.html",
         {"budget": budget, "group_by": group_by, "key": key, "period": period, "back": back.urlencode(), **detail},
     )
 

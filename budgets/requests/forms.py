@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 
+from budgets.models import RequestStatus
 from mops.models import Currency
 
 
@@ -59,7 +60,5 @@ class RequestFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
 
     def __init__(self, *args, **kwargs):
-        from budgets.models import RequestStatus
-
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "Any status"), *RequestStatus.choices]

@@ -1,105 +1,21 @@
-"""Transfers (create → ``transfer_request_create``, read what the user may see) and the budget vs
-actual report (``selectors.budget_vs_actual``) as JSON."""
+"""Budget vs actual API: the report (``budgets.reports.selectors.budget_vs_actual``) as JSON — the
+budget vs actual page's numbers per group and month."""
 
 import datetime
 import re
 
-import rules
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import permissions as policy
-from budgets import request_selectors, selectors, services
-from budgets.models import BudgetLine, Transfer, TransferKind
-from campaigns.api.common import VisibleRelatedField, money_field, money_sum_field
+from budgets import selectors
+from budgets.reports import selectors as reports
+from campaigns.api.common import money_sum_field
 from mops.api_base import Policy
 from mops.permissions import is_marketer
 from planning.models import Period
-
-
-def _period_of(value: datetime.date) -> Period:
-    period = Period.objects.filter(start_date=value.replace(day=1)).first()
-    if period is None:
-        raise serializers.ValidationError("No fiscal month holds this date.")
-    return period
-
-
-class TransferSerializer(serializers.ModelSerializer):
-    from_line = VisibleRelatedField(model=BudgetLine, visible=policy.lines_visible_to)
-    to_line = VisibleRelatedField(model=BudgetLine, visible=policy.lines_visible_to)
-    from_month = serializers.DateField(source="from_period.start_date", help_text="The source month (any day of it).")
-    to_month = serializers.DateField(source="to_period.start_date", help_text="The target month (any day of it).")
-    amount = money_field(help_text="Base currency.")
-
-    class Meta:
-        model = Transfer
-        fields = [
-            "id",
-            "kind",
-            "from_line",
-            "from_month",
-            "to_line",
-            "to_month",
-            "amount",
-            "reason",
-            "team",
-            "requested_by",
-            "status",
-            "created_at",
-            "decided_at",
-        ]
-        read_only_fields = ["id", "team", "requested_by", "status", "created_at", "decided_at"]
-
-    def validate_from_month(self, value):
-        return _period_of(value)
-
-    def validate_to_month(self, value):
-        return _period_of(value)
-
-
-class TransferViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Moves of budget between (line, month) cells: marketers see their teams' and their own,
-    finance and the CMO all. Finance asks between any lines, a marketer between their own teams'.
-
-    Creating one starts the "Budget transfer" workflow; nothing moves until it is approved. The
-    approvers decide through the workflow API: ``POST /api/v1/tasks/{id}/approve/`` (or ``reject``
-    / ``return``) on the step waiting for them (``GET /api/v1/tasks/``). Approval writes the two
-    ledger entries, or is refused (400) when the source lacks the money or the tree limits would
-    break. Finance's direct carry-forward is a page action, not this endpoint."""
-
-    serializer_class = TransferSerializer
-    permission_classes = [Policy]
-    policy = {
-        "list": rules.is_authenticated,  # rows: transfers_visible_to
-        "retrieve": rules.is_authenticated,
-        "create": policy.can_manage_budgets | policy.can_request_from,
-    }
-    filterset_fields = ["status", "kind", "from_line", "to_line", "team"]
-
-    def get_queryset(self):
-        return (
-            policy.transfers_visible_to(self.request.user)
-            .select_related("from_period", "to_period")
-            .order_by("-created_at", "-id")
-        )
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        serializer.instance = services.transfer_request_create(
-            actor=self.request.user,
-            from_line=data["from_line"],
-            from_period=data["from_period"]["start_date"],
-            to_line=data["to_line"],
-            to_period=data["to_period"]["start_date"],
-            amount=data["amount"],
-            reason=data.get("reason", ""),
-            kind=data.get("kind", TransferKind.REALLOCATION),
-        )
-
-
-# --- budget vs actual -----------------------------------------------------------------------
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -116,7 +32,7 @@ class MonthParamField(serializers.CharField):
 
 class BvaQuerySerializer(serializers.Serializer):
     budget = serializers.IntegerField(required=False, help_text="A budget version's id; default the current one.")
-    group_by = serializers.ChoiceField(choices=selectors.GROUPINGS, default="line")
+    group_by = serializers.ChoiceField(choices=reports.GROUPINGS, default="line")
     start = MonthParamField(required=False, help_text="First month, YYYY-MM (default the year's first).")
     end = MonthParamField(required=False, help_text="Last month, YYYY-MM (default the year's last).")
 
@@ -128,7 +44,7 @@ class BvaQuerySerializer(serializers.Serializer):
             if budget is None:
                 raise serializers.ValidationError({"budget": ["No such budget."]})
         else:
-            budget = request_selectors.request_budget()
+            budget = selectors.request_budget()
             if budget is None or not visible.filter(pk=budget.pk).exists():
                 raise serializers.ValidationError({"budget": ["No current budget; give one."]})
         months = {p.start_date for p in Period.objects.filter(fiscal_year_id=budget.fiscal_year_id)}
@@ -200,7 +116,7 @@ def _measures(measures: selectors.Measures) -> dict:
     }
 
 
-def _row(row: selectors.BvaRow, periods) -> dict:
+def _row(row: reports.BvaRow, periods) -> dict:
     return {
         "key": None if row.key == selectors.OUTSIDE else row.key,
         "outside": row.key == selectors.OUTSIDE,
@@ -224,7 +140,7 @@ class BudgetVsActualView(APIView):
         params = BvaQuerySerializer(data=request.query_params, context={"request": request})
         params.is_valid(raise_exception=True)
         query = params.validated_data
-        report = selectors.budget_vs_actual(
+        report = reports.budget_vs_actual(
             budget=query["budget"],
             group_by=query["group_by"],
             start=query.get("start"),

@@ -1,4 +1,4 @@
-"""Allocation requests: create (→ ``allocation_request_create``), read what the user may see, and
+"""Allocation requests API: create (→ ``allocation_request_create``), read what the user may see, and
 decide the user's waiting step with ``POST …/approve/``, ``…/reject/`` or ``…/return/``."""
 
 import rules
@@ -9,9 +9,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from budgets import permissions as policy
-from budgets import request_selectors, services
-from budgets.models import AllocationRequest, BudgetLine, RequestStatus
-from budgets.subjects import BUDGET_ALLOCATION
+from budgets.models import BUDGET_ALLOCATION, AllocationRequest, BudgetLine, RequestStatus
+from budgets.requests import selectors as request_selectors
+from budgets.requests import services
 from campaigns.api.common import CurrencyField, VisibleRelatedField, money_field
 from campaigns.models import Campaign, Program
 from campaigns.permissions import campaigns_visible_to, programs_usable_by

@@ -6,8 +6,6 @@ Thin: parse, check the policy, call ``transfer_request_create`` / ``carry_forwar
 render. Service errors are shown on the form, which keeps its input.
 """
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -15,52 +13,28 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
 
-from budgets import request_selectors, services
+from budgets import selectors
 from budgets.models import TransferKind
 from budgets.permissions import (
+    can_ask_transfer,
     can_manage_budgets,
-    can_request_from,
+    can_view_transfers,
     lines_visible_to,
-    sees_all_budgets,
     transfers_visible_to,
 )
-from budgets.request_views import _require
-from mops.permissions import is_marketer
+from budgets.transfers import services
+from budgets.transfers.forms import TransferForm
+from budgets.views import require
 from workflows import selectors as workflow_selectors
-
-# Transfers: marketers (their teams' and their own), finance and the CMO (all).
-can_view_transfers = is_marketer | sees_all_budgets
-can_ask_transfer = can_manage_budgets | can_request_from
-
-
-class TransferForm(forms.Form):
-    kind = forms.ChoiceField(choices=TransferKind.choices, initial=TransferKind.REALLOCATION)
-    from_line = forms.ModelChoiceField(queryset=None, empty_label="Choose a line…", label="From line")
-    from_period = forms.ModelChoiceField(queryset=None, empty_label="Month…", label="From month")
-    to_line = forms.ModelChoiceField(queryset=None, empty_label="Choose a line…", label="To line")
-    to_period = forms.ModelChoiceField(queryset=None, empty_label="Month…", label="To month")
-    amount = forms.DecimalField(
-        min_value=0, max_digits=settings.MONEY_MAX_DIGITS, decimal_places=2, label="Amount (base currency)"
-    )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, lines, periods, finance: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("from_line", "to_line"):
-            self.fields[name].queryset = lines
-        for name in ("from_period", "to_period"):
-            self.fields[name].queryset = periods
-        if not finance:  # carry-forward is finance's
-            self.fields["kind"].choices = [(TransferKind.REALLOCATION, TransferKind.REALLOCATION.label)]
 
 
 @require_http_methods(["GET", "POST"])
 def transfer_create(request):
-    refused = _require(request, can_ask_transfer(request.user), "Finance and marketers ask to move budget.")
+    refused = require(request, can_ask_transfer(request.user), "Finance and marketers ask to move budget.")
     if refused:
         return refused
     finance = can_manage_budgets(request.user)
-    budget = request_selectors.request_budget()
+    budget = selectors.request_budget()
     if budget is not None:
         lines = lines_visible_to(request.user).filter(budget=budget).order_by("code")
         periods = budget.fiscal_year.periods.order_by("start_date")
@@ -101,12 +75,12 @@ def transfer_create(request):
             done = "carried forward" if data["kind"] == TransferKind.CARRY_FORWARD else "sent for approval"
             messages.success(request, f"Transfer #{transfer.pk} {done}.")
             return redirect("budgets:transfer-detail", transfer.pk)
-    return render(request, "budgets/transfer_form.html", {"form": form, "budget": budget, "finance": finance})
+    return render(request, "budgets/transfers/transfer_form.html", {"form": form, "budget": budget, "finance": finance})
 
 
 @require_GET
 def transfer_list(request):
-    refused = _require(request, can_view_transfers(request.user), "Budget transfers are for marketers and finance.")
+    refused = require(request, can_view_transfers(request.user), "Budget transfers are for marketers and finance.")
     if refused:
         return refused
     qs = (
@@ -115,12 +89,14 @@ def transfer_list(request):
         .order_by("-created_at", "-id")
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "budgets/transfer_list.html", {"page": page, "can_ask": can_ask_transfer(request.user)})
+    return render(
+        request, "budgets/transfers/transfer_list.html", {"page": page, "can_ask": can_ask_transfer(request.user)}
+    )
 
 
 @require_GET
 def transfer_detail(request, pk):
-    refused = _require(request, can_view_transfers(request.user), "Budget transfers are for marketers and finance.")
+    refused = require(request, can_view_transfers(request.user), "Budget transfers are for marketers and finance.")
     if refused:
         return refused
     transfer = get_object_or_404(
@@ -133,7 +109,7 @@ def transfer_detail(request, pk):
     steps = workflow_selectors.instance_steps(instance) if instance else []
     return render(
         request,
-        "budgets/transfer_detail.html",
+        "budgets/transfers/transfer_detail.html",
         {
             "transfer": transfer,
             "instance": instance,
