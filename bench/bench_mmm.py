@@ -1,4 +1,4 @@
-"""Marketing-mix model figures (metrics/mmm/): pure functions, no database, no Django.
+"""Marketing-mix model figures (metrics/scenarios/mmm/): pure functions, no database, no Django.
 
 1. Time: fitting 10 channels × 156 simulated weeks with 200 bootstrap draws, the optimiser over
    those 10 channels, and evaluating a plan — median of a few runs.
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from metrics import mmm  # noqa: E402
+from metrics.scenarios import mmm  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 RUNS = 3

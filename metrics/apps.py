@@ -9,8 +9,9 @@ class MetricsConfig(AppConfig):
 
     def ready(self):
         from campaigns.selectors import use_fact_totals_source
-        from metrics import marks, receivers
-        from metrics.fact_totals import campaign_fact_totals
+        from metrics import receivers
+        from metrics.rollups import marks
+        from metrics.rollups.fact_totals import campaign_fact_totals
         from mops import health
 
         receivers.connect()

@@ -20,7 +20,8 @@ def nav_items(user) -> list[NavItem]:
         return []
     from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
     from campaigns.permissions import can_view_campaigns
-    from metrics.permissions import can_plan_scenarios, can_view_dashboards
+    from metrics.dashboards.permissions import can_view_dashboards
+    from metrics.scenarios.permissions import can_plan_scenarios
     from workflows.permissions import can_manage_templates
     from workflows.selectors import my_task_count
 

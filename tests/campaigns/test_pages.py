@@ -14,8 +14,8 @@ from campaigns import services, utm
 from campaigns.figures import spend_and_leads_by_week
 from campaigns.models import Campaign, CampaignStatus, ResultFact, SpendEntry
 from campaigns.selectors import WeekPoint
-from metrics import services as metrics_services
-from metrics.models import DirtyMark
+from metrics.rollups import services as metrics_services
+from metrics.rollups.models import DirtyMark
 from mops.models import AuditEvent
 from planning import services as planning_services
 from planning.models import Period

@@ -19,7 +19,7 @@ from django.urls import reverse
 from budgets.models import AllocationRequest, Budget, RequestStatus, Transfer
 from budgets.selectors import budget_vs_actual
 from budgets.subjects import BUDGET_ALLOCATION
-from metrics.models import Grain, RefreshKind, RefreshRun, Rollup
+from metrics.rollups.models import Grain, RefreshKind, RefreshRun, Rollup
 from planning.fiscal import fiscal_year_of
 from workflows.selectors import my_tasks
 

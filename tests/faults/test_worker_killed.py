@@ -23,8 +23,8 @@ from django.urls import reverse
 
 from campaigns.imports import import_stalled
 from campaigns.models import ImportBatch, ImportStatus, ResultFact, SpendEntry
-from metrics import services
-from metrics.models import Cell, CellSource, DirtyMark, Rollup
+from metrics.rollups import services
+from metrics.rollups.models import Cell, CellSource, DirtyMark, Rollup
 from metrics.tasks import refresh_rollups
 from planning.services import fiscal_year_ensure
 from tests import needs

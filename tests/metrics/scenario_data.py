@@ -9,7 +9,8 @@ import numpy as np
 
 from budgets import services as budget_services
 from campaigns.models import FactSource, ResultFact, SpendEntry
-from metrics import mmm, services
+from metrics.rollups import services
+from metrics.scenarios import mmm
 from planning.models import Period
 from planning.services import fiscal_year_ensure
 from tests.factories import CampaignFactory, ChannelFactory

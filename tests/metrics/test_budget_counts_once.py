@@ -22,12 +22,15 @@ from budgets import selectors as budget_selectors
 from budgets import services as budget_services
 from budgets.models import Allocation, Budget, BudgetEntry, BudgetLine, Commitment, CommitmentStatus
 from campaigns.models import Program, ResultFact, SpendEntry
-from metrics import report, rollups, scenario_selectors, selectors, services
-from metrics.cmo import CmoBoard
-from metrics.models import CellSource, DirtyMark, ModelLevel
-from metrics.panels import Inputs
-from metrics.role_panels import FinanceBoard
-from metrics.selectors import Filters, scope_of
+from metrics.dashboards import report
+from metrics.dashboards.cmo.board import CmoBoard
+from metrics.dashboards.finance import FinanceBoard
+from metrics.dashboards.panels import Inputs
+from metrics.rollups import engine, selectors, services
+from metrics.rollups.models import CellSource, DirtyMark
+from metrics.rollups.selectors import Filters, scope_of
+from metrics.scenarios import selectors as scenario_selectors
+from metrics.scenarios.models import ModelLevel
 from mops.roles import Role
 from planning.models import Period
 from planning.services import fiscal_year_ensure
@@ -319,11 +322,11 @@ def test_a_change_to_a_childs_ledger_refreshes_its_parent_and_agrees_with_a_rebu
 
 def test_refresh_widens_the_lines_to_their_parents(tree):
     lines = tree["lines"]
-    assert rollups.parents_of({lines["paid"].pk, lines["emea_search"].pk, lines["na"].pk}) == {
+    assert engine.parents_of({lines["paid"].pk, lines["emea_search"].pk, lines["na"].pk}) == {
         lines["digital"].pk,
         lines["emea"].pk,
     }
-    assert rollups.parents_of({lines["paid"].pk, 10**9}) is None  # a line is gone: refresh them all
+    assert engine.parents_of({lines["paid"].pk, 10**9}) is None  # a line is gone: refresh them all
 
 
 def test_a_deleted_sub_line_gives_its_money_back_to_its_parent(tree, finance):
@@ -482,7 +485,7 @@ def test_after_seed_demo_the_kpi_apis_budget_is_budget_vs_actuals(client, cmo, d
 
 def test_a_scenario_takes_no_money_from_a_line_whose_own_budget_is_negative():
     """A parent under-funding its sub-lines (soft) has a negative own budget: nothing to give."""
-    from metrics.scenario_transfers import _split
+    from metrics.scenarios.transfers import _split
 
     assert _split(D("10.00"), {"parent": D("-5.00"), "child": D("5.00")}) == {"parent": ZERO, "child": D("10.00")}
     assert _split(D("0.03"), {"a": D("1"), "b": D("1"), "c": D("-1")}) == {"a": D("0.02"), "b": D("0.01"), "c": ZERO}

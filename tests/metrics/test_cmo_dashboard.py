@@ -18,12 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Program, ResultFact, SpendEntry, Tactic
-from metrics import cmo as dashboard
-from metrics import kpis, services
-from metrics.cmo import panels as cmo_panels
-from metrics.forecast import Forecast
-from metrics.models import CellSource, DirtyMark
-from metrics.selectors import Filters, Scope
+from metrics.dashboards.cmo import panels as cmo_panels
+from metrics.dashboards.cmo.reads import Reads
+from metrics.dashboards.cmo.values import Target, status
+from metrics.dashboards.forecast import Forecast
+from metrics.kpis import catalogue as kpis
+from metrics.rollups import services
+from metrics.rollups.models import CellSource, DirtyMark
+from metrics.rollups.selectors import Filters, Scope
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
 from planning.models import KpiTarget, Objective
 from planning.services import fiscal_year_ensure
@@ -195,9 +197,9 @@ def test_change_vs_the_previous_period_is_relative_and_roi_changes_in_points(wor
 def test_a_running_period_compares_like_for_like():
     """Year to date against last year to the same day, not against all of last year."""
     start, end = fiscal_year_bounds(2026)
-    reads = dashboard.Reads(Filters(start, end), scope=ALL, today=datetime.date(2026, 3, 15))
+    reads = Reads(Filters(start, end), scope=ALL, today=datetime.date(2026, 3, 15))
     assert (reads.comparison.start, reads.comparison.end) == (datetime.date(2025, 1, 1), datetime.date(2025, 3, 15))
-    over = dashboard.Reads(Filters(start, end), scope=ALL, today=datetime.date(2027, 3, 15))
+    over = Reads(Filters(start, end), scope=ALL, today=datetime.date(2027, 3, 15))
     assert (over.comparison.start, over.comparison.end) == fiscal_year_bounds(2025)
 
 
@@ -248,8 +250,8 @@ def test_past_ten_campaigns_the_best_five_and_the_worst_five_are_listed(world):
         spend(campaign, LAST_START, "100.00")
         results(campaign, LAST_START, revenue=D(10 * n))  # ROI rises with n: -100 % … +10 %
     services.rebuild_all()
-    reads = dashboard.Reads(Filters(LAST_START, LAST_END), scope=ALL)
-    chosen, count = dashboard.ranked_campaigns(reads)
+    reads = Reads(Filters(LAST_START, LAST_END), scope=ALL)
+    chosen, count = cmo_panels.ranked_campaigns(reads)
     assert count == 14
     ranks = [rank for rank, _ in chosen]
     assert ranks == [1, 2, 3, 4, 5, 10, 11, 12, 13, 14]
@@ -278,15 +280,15 @@ def test_objectives_against_the_pro_rated_target(world, client, cmo):
 
 
 def test_status_reads_each_kpi_in_its_direction():
-    reads = dashboard.Reads(Filters(LAST_START, LAST_END), scope=ALL)
-    goal = dashboard.Target(to_date=D("100"), period=D("120"))
-    assert dashboard.status(reads, "pipeline", D("95"), goal) == (D("95"), "on track")
-    assert dashboard.status(reads, "pipeline", D("94.99"), goal)[1] == "at risk"
-    assert dashboard.status(reads, "cac", D("105"), goal)[1] == "on track"  # lower is better: ≤ 100 ÷ 0.95
-    assert dashboard.status(reads, "cac", D("105.27"), goal)[1] == "at risk"
-    assert dashboard.status(reads, "cac", None, goal) == (None, "no value")
-    assert dashboard.status(reads, "cac", D("1"), dashboard.Target(None, None)) == (None, "no target")
-    assert dashboard.status(reads, "cac", D("1"), dashboard.Target(None, D("5"))) == (None, "not started")
+    reads = Reads(Filters(LAST_START, LAST_END), scope=ALL)
+    goal = Target(to_date=D("100"), period=D("120"))
+    assert status(reads, "pipeline", D("95"), goal) == (D("95"), "on track")
+    assert status(reads, "pipeline", D("94.99"), goal)[1] == "at risk"
+    assert status(reads, "cac", D("105"), goal)[1] == "on track"  # lower is better: ≤ 100 ÷ 0.95
+    assert status(reads, "cac", D("105.27"), goal)[1] == "at risk"
+    assert status(reads, "cac", None, goal) == (None, "no value")
+    assert status(reads, "cac", D("1"), Target(None, None)) == (None, "no target")
+    assert status(reads, "cac", D("1"), Target(None, D("5"))) == (None, "not started")
 
 
 def test_the_forecast_runs_to_year_end_as_dashed_lines_with_its_band(world, client, cmo):
@@ -309,14 +311,14 @@ def test_the_forecast_runs_to_year_end_as_dashed_lines_with_its_band(world, clie
 
 def test_a_past_period_has_no_forecast_on_its_trend():
     start, end = fiscal_year_bounds(2020)
-    reads = dashboard.Reads(Filters(start, end), scope=ALL, today=datetime.date(2026, 5, 1))
-    panel = dashboard.trend(reads)
+    reads = Reads(Filters(start, end), scope=ALL, today=datetime.date(2026, 5, 1))
+    panel = cmo_panels.trend(reads)
     assert not [trace for trace in panel.figure.data if trace.line.dash == "dash"]
     assert "FY2020 is over" in panel.note
 
 
 def test_thin_history_is_said_once_per_method():
-    reads = dashboard.Reads(Filters(LAST_START, LAST_END), scope=ALL)
+    reads = Reads(Filters(LAST_START, LAST_END), scope=ALL)
     reads.history_months.update(spend=7, revenue=1)
     forecasts = {
         "spend": Forecast(points=(), method="damped trend from recent months", note="x"),
@@ -352,7 +354,7 @@ def as_shown(value: str, shown) -> bool:
     return abs(exported - page) <= D(1).scaleb(page.as_tuple().exponent) / 2
 
 
-@pytest.mark.parametrize("panel_id", list(dashboard.builders(None)))
+@pytest.mark.parametrize("panel_id", list(cmo_panels.builders(None)))
 def test_every_panel_downloads_as_csv_and_xlsx_with_the_numbers_on_the_page(world, client, cmo_user, panel_id):
     page = get(client, cmo_user, period=LAST)
     shown = page.context["panels"][panel_id]
@@ -497,7 +499,7 @@ def cmo_user(cmo):
 
 def test_months_ahead_have_a_forecast_and_no_actual(world):
     start, end = fiscal_year_bounds(YEAR)
-    rows = dashboard.trend(dashboard.Reads(Filters(start, end), scope=ALL)).rows
+    rows = cmo_panels.trend(Reads(Filters(start, end), scope=ALL)).rows
     this_month = f"{TODAY:%b %Y} (to date)"
     passed = [row for row in rows if row[1] is not None]
     ahead = [row for row in rows if row[1] is None]
@@ -515,7 +517,7 @@ def test_the_dashboard_body_is_cached_until_the_rollups_change(
     from decimal import Decimal
 
     from campaigns.models import SpendEntry
-    from metrics import services
+    from metrics.rollups import services
     from tests.factories import CampaignFactory
 
     campaign = CampaignFactory(team=team, owner=marketer, start_date=datetime.date(2026, 1, 1))

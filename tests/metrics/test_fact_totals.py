@@ -1,4 +1,4 @@
-"""The campaign list's totals from the rollup cells (``metrics.fact_totals``): exact whether a campaign's
+"""The campaign list's totals from the rollup cells (``metrics.rollups.fact_totals``): exact whether a campaign's
 cells are current (read from the cells) or not yet (a pending mark: read from its facts), in two
 queries however many campaigns and facts there are."""
 
@@ -10,9 +10,9 @@ from django.db import connection
 
 from campaigns import selectors as campaign_selectors
 from campaigns.models import Campaign, ResultFact, SpendEntry
-from metrics import marks, services
-from metrics.fact_totals import campaign_fact_totals
-from metrics.models import Cell, CellSource, DirtyMark, Grain
+from metrics.rollups import marks, services
+from metrics.rollups.fact_totals import campaign_fact_totals
+from metrics.rollups.models import Cell, CellSource, DirtyMark, Grain
 from tests.factories import CampaignFactory, ChannelFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from metrics import figures
-from metrics.forecast import Forecast, ForecastPoint
-from metrics.selectors import Row, empty_measures
+from metrics.dashboards import figures
+from metrics.dashboards.forecast import Forecast, ForecastPoint
+from metrics.rollups.selectors import Row, empty_measures
 
 D = Decimal
 

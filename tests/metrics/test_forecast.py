@@ -1,4 +1,4 @@
-"""Forecasts and spend pacing (metrics/forecast.py): pure functions, no database.
+"""Forecasts and spend pacing (metrics/dashboards/forecast.py): pure functions, no database.
 
 The seasonal model is checked against a synthetic series whose truth is known (trend, a November
 peak, a little noise from a fixed seed); the fallbacks against hand-computed values; pacing against
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.forecast import (
+from metrics.dashboards.forecast import (
     DAMPED_TREND,
     HOLT_WINTERS,
     NOT_ENOUGH_HISTORY,

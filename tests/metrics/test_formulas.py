@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from metrics.formulas import MAX_DEPTH, MAX_LENGTH, Formula, FormulaError, parse
+from metrics.kpis.formulas import MAX_DEPTH, MAX_LENGTH, Formula, FormulaError, parse
 
 D = Decimal
 

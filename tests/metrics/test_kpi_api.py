@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 
 from campaigns.imports import import_map, import_start, import_upload
 from campaigns.models import ResultFact, SpendEntry
-from metrics import services
+from metrics.rollups import services
 from tests.factories import CampaignFactory, ChannelFactory
 
 pytestmark = pytest.mark.django_db

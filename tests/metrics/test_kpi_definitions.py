@@ -14,8 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services as campaign_services
-from metrics import kpi_selectors, kpi_services, selectors, services
-from metrics.models import KpiDefinition
+from metrics.kpis import selectors as kpi_selectors
+from metrics.kpis import services as kpi_services
+from metrics.kpis.models import KpiDefinition
+from metrics.rollups import selectors, services
 from mops.errors import Conflict
 from mops.models import AuditEvent
 from mops.roles import Role

@@ -3,8 +3,9 @@ as a new version, DELETE as deactivation) with field errors in 400 bodies."""
 
 import pytest
 
-from metrics import kpi_services, kpis
-from metrics.models import KpiDefinition
+from metrics.kpis import catalogue as kpis
+from metrics.kpis import services as kpi_services
+from metrics.kpis.models import KpiDefinition
 from mops.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics import kpis
-from metrics.formulas import Formula, FormulaError
-from metrics.kpis import (
+from metrics.kpis import catalogue as kpis
+from metrics.kpis.catalogue import (
     BASE_MEASURES,
     BUILTIN_KPIS,
     MEASURE_KPIS,
@@ -20,6 +19,7 @@ from metrics.kpis import (
     evaluate,
     quantize,
 )
+from metrics.kpis.formulas import Formula, FormulaError
 
 D = Decimal
 BUILTIN_CODES = [kpi.code for kpi in BUILTIN_KPIS]

@@ -1,4 +1,4 @@
-"""The marketing-mix model (metrics/mmm/): pure functions, no database.
+"""The marketing-mix model (metrics/scenarios/mmm/): pure functions, no database.
 
 Transforms against hand-computed values; the fit against a simulated dataset whose truth is known;
 the optimiser against constraints, the exact total and an analytic optimum; degenerate data
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics import mmm
+from metrics.scenarios import mmm
 
 D = Decimal
 START = date(2023, 1, 2)

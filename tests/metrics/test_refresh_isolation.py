@@ -12,9 +12,9 @@ from django.db import connection
 from django.urls import reverse
 
 from campaigns.models import SpendEntry
-from metrics import services
-from metrics.marks import mark_campaigns
-from metrics.models import Cell, CellSource, DirtyMark, Grain, Rollup
+from metrics.rollups import services
+from metrics.rollups.marks import mark_campaigns
+from metrics.rollups.models import Cell, CellSource, DirtyMark, Grain, Rollup
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,10 @@ from django.db.models import Sum
 
 from campaigns.imports import import_start, import_upload
 from campaigns.models import ImportStatus, ResultFact, SpendEntry
-from metrics import scenario_selectors, scenario_services, services
-from metrics.models import FitStatus
+from metrics.rollups import services
+from metrics.scenarios import selectors as scenario_selectors
+from metrics.scenarios import services as scenario_services
+from metrics.scenarios.models import FitStatus
 from tests.factories import CampaignFactory, ChannelFactory
 
 pytestmark = pytest.mark.django_db

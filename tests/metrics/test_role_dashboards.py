@@ -18,11 +18,13 @@ from django.utils import timezone
 from budgets import services as budget_services
 from budgets.models import Allocation, BudgetEntry, Commitment, CommitmentStatus
 from campaigns.models import FactSource, ImportBatch, ResultFact, SpendEntry
-from metrics import services
-from metrics.forecast import PacingStatus, spend_pacing
-from metrics.panels import Inputs
-from metrics.role_panels import FinanceBoard, MarketerBoard, OpsBoard
-from metrics.selectors import Filters, scope_of
+from metrics.dashboards.finance import FinanceBoard
+from metrics.dashboards.forecast import PacingStatus, spend_pacing
+from metrics.dashboards.marketer import MarketerBoard
+from metrics.dashboards.ops import OpsBoard
+from metrics.dashboards.panels import Inputs
+from metrics.rollups import services
+from metrics.rollups.selectors import Filters, scope_of
 from mops.roles import Role
 from planning.models import Period
 from planning.services import fiscal_year_ensure

@@ -10,8 +10,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from campaigns.models import SpendEntry
-from metrics import services
-from metrics.models import DirtyMark, RefreshKind, RefreshRun, Rollup
+from metrics.rollups import services
+from metrics.rollups.models import DirtyMark, RefreshKind, RefreshRun, Rollup
 from mops.celery import app as celery_app
 from tests import needs
 from tests.factories import CampaignFactory

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from campaigns import fact_services
 from campaigns import services as campaign_services
 from campaigns.models import ResultFact, SpendEntry, Tactic
-from metrics import calendar, rollups, selectors, services
-from metrics.models import Cell, CellSource, DirtyMark, Grain, RefreshKind, RefreshRun, Rollup
+from metrics.rollups import calendar, engine, selectors, services
+from metrics.rollups.models import Cell, CellSource, DirtyMark, Grain, RefreshKind, RefreshRun, Rollup
 from tests.factories import CampaignFactory, ChannelFactory, FxRateFactory
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +201,7 @@ def test_a_refresh_that_dies_half_way_leaves_the_marks_and_counts_nothing_twice(
     SpendEntry.objects.create(
         campaign=org["b"], date=D(2026, 2, 14), amount=Decimal("3"), currency="USD", amount_base=Decimal("3.00")
     )  # post_save marks campaign b
-    original = rollups._apply_to_rollups
+    original = engine._apply_to_rollups
     calls = []
 
     def dies_on_the_second_step(cursor, where, params, sign):
@@ -211,11 +211,11 @@ def test_a_refresh_that_dies_half_way_leaves_the_marks_and_counts_nothing_twice(
         return original(cursor, where, params, sign)
 
     pending = DirtyMark.objects.count()
-    monkeypatch.setattr(rollups, "_apply_to_rollups", dies_on_the_second_step)
+    monkeypatch.setattr(engine, "_apply_to_rollups", dies_on_the_second_step)
     with pytest.raises(ConnectionError):
         services.refresh_pending()
     assert DirtyMark.objects.count() == pending and pending > 0
-    monkeypatch.setattr(rollups, "_apply_to_rollups", original)
+    monkeypatch.setattr(engine, "_apply_to_rollups", original)
     services.refresh_pending()
     services.refresh_pending()  # nothing left: a no-op
     assert rollup_by(YEAR, "campaign")[org["b"].pk]["spend"] == Decimal("3.01")
@@ -287,7 +287,7 @@ def test_a_refresh_costs_the_same_queries_for_one_campaign_or_thirty(org):
 def test_marks_survive_a_broker_that_is_down(org, django_capture_on_commit_callbacks, monkeypatch):
     import redis
 
-    from metrics import marks
+    from metrics.rollups import marks
     from mops.celery import app
 
     monkeypatch.setattr(marks, "_redis", redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))

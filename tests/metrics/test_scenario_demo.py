@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from budgets import demo as budgets_demo
 from campaigns import demo as campaigns_demo
-from metrics import demo, scenario_services
-from metrics.models import FitStatus, ResponseModel
+from metrics import demo
+from metrics.scenarios import services as scenario_services
+from metrics.scenarios.models import FitStatus, ResponseModel
 from mops import demo as core_demo
 from planning import demo as planning_demo
 from workflows import demo as workflows_demo

@@ -16,9 +16,11 @@ from django.urls import reverse
 
 from budgets.models import RequestStatus, Transfer
 from campaigns.models import Campaign, ResultFact
-from metrics import scenario_selectors, scenario_services, scenario_transfers
-from metrics import services as metrics_services
-from metrics.models import FitStatus, ResponseModel, Scenario, ScenarioKind, ScenarioStatus, ScenarioTransfer
+from metrics.rollups import services as metrics_services
+from metrics.scenarios import selectors as scenario_selectors
+from metrics.scenarios import services as scenario_services
+from metrics.scenarios import transfers as scenario_transfers
+from metrics.scenarios.models import FitStatus, ResponseModel, Scenario, ScenarioKind, ScenarioStatus, ScenarioTransfer
 from mops.errors import Conflict
 from mops.roles import Role
 from tests.factories import UserFactory

@@ -9,7 +9,8 @@ from django.core import mail
 
 from budgets import services as budget_services
 from campaigns import services as campaign_services
-from metrics import report, selectors, services
+from metrics.dashboards import report
+from metrics.rollups import selectors, services
 from metrics.tasks import send_weekly_report
 from mops.roles import Role
 from planning.models import Period
