@@ -11,12 +11,12 @@ so a page computes each once and a download (``?download=<panel id>``) only what
 Rooms:
 
 - ``panels``: what every board shares — ``Inputs``, ``Panel``, ``Tile``, ``Board``, numbers and dates
-  in words, the filter summary, freshness and downloads.
+  in words, the filter summary, freshness and downloads (the filter bar itself is ``metrics.rollups.forms``).
 - ``cmo/`` (the CMO's board, a package of its own), ``finance``, ``marketer``, ``ops``: one module per
   role board; ``common``: the reads the finance, marketer and ops boards share.
-- ``figures`` (Plotly, pure functions), ``forecast`` (pure functions), ``forms`` (the filter bar, also
-  the KPI API's query), ``views`` (one view renders every board: ``board_page``), ``permissions``,
-  ``report`` (the weekly e-mail, sent by ``metrics.tasks.send_weekly_report``).
+- ``figures`` (Plotly, pure functions), ``forecast`` (pure functions), ``views`` (one view renders
+  every board: ``board_page``), ``permissions``, ``report`` (the weekly e-mail, sent by
+  ``metrics.tasks.send_weekly_report``).
 - Templates in ``templates/metrics/dashboards/``.
 
 May import ``metrics.rollups`` and ``metrics.kpis`` (and the lower apps); never ``metrics.scenarios``.

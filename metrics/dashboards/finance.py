@@ -34,9 +34,10 @@ from metrics.dashboards.panels import (
     percent_text,
 )
 from metrics.kpis import catalogue as kpis
+from metrics.kpis.selectors import with_kpis
 from metrics.rollups import calendar
 from metrics.rollups.models import Grain
-from metrics.rollups.selectors import Row, empty_measures, measures_by, total, with_kpis
+from metrics.rollups.selectors import Row, empty_measures, measures_by, total
 from mops.money import money
 from planning.fiscal import fiscal_year_bounds, fiscal_year_of
 from planning.models import Period

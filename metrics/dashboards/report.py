@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from metrics.kpis import catalogue as kpis
+from metrics.kpis import selectors as kpi_selectors
 from metrics.rollups import calendar, selectors
 from metrics.rollups.models import Grain
 from mops.roles import Role
@@ -104,7 +105,7 @@ def build(today: datetime.date | None = None) -> WeeklyReport:
     week_start, week_end = last_full_week(today)
     fiscal_year = fiscal_year_of(week_end)
     year_start, year_end = fiscal_year_bounds(fiscal_year)
-    catalogue = selectors.kpi_catalogue()
+    catalogue = kpi_selectors.kpi_catalogue()
     currency = settings.BASE_CURRENCY
     week = kpis.evaluate(HEADLINES, _measures(week_start, week_end), catalogue)
     to_date_measures = _measures(year_start, week_end)

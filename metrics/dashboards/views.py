@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET
 from metrics.dashboards import panels, permissions
 from metrics.dashboards.cmo.board import CmoBoard
 from metrics.dashboards.finance import FinanceBoard
-from metrics.dashboards.forms import DashboardFilterForm
 from metrics.dashboards.marketer import MarketerBoard
 from metrics.dashboards.ops import OpsBoard
+from metrics.rollups.forms import DashboardFilterForm
 from metrics.rollups.models import DirtyMark, RefreshRun
 from metrics.rollups.selectors import scope_of
 

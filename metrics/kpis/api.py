@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from metrics.dashboards.forms import DashboardFilterForm
 from metrics.kpis import catalogue as kpis
 from metrics.kpis import permissions as policy
 from metrics.kpis import selectors as kpi_selectors
 from metrics.kpis import services as kpi_services
 from metrics.kpis.models import KpiDefinition, KpiDirection, KpiUnit
 from metrics.rollups import selectors
+from metrics.rollups.forms import DashboardFilterForm
 from mops.api_base import Policy
 from mops.errors import Conflict
 
@@ -62,7 +62,7 @@ def _entry(kpi: kpis.Kpi, *, is_active: bool = True) -> dict:
 
 
 def _definition_entry(definition: KpiDefinition) -> dict:
-    return _entry(selectors.as_kpi(definition), is_active=definition.is_active)
+    return _entry(kpi_selectors.as_kpi(definition), is_active=definition.is_active)
 
 
 class KpiDefinitionWriteSerializer(serializers.Serializer):
@@ -171,7 +171,7 @@ class KpiDefinitionViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[_INCLUDE_INACTIVE])
     def list(self, request):
         include_inactive = request.query_params.get("include_inactive", "").lower() in ("1", "true", "yes")
-        entries = [_entry(kpi) for kpi in selectors.kpi_catalogue().values()]
+        entries = [_entry(kpi) for kpi in kpi_selectors.kpi_catalogue().values()]
         if include_inactive:
             entries += [_definition_entry(d) for d in kpi_selectors.custom_definitions().filter(is_active=False)]
         standard = [e for e in entries if e["builtin"]]
@@ -257,7 +257,7 @@ class KpiQuerySerializer(serializers.Serializer):
                     for name, errors in form.errors.items()
                 }
             )
-        catalogue = selectors.kpi_catalogue()
+        catalogue = kpi_selectors.kpi_catalogue()
         codes = [code.strip() for code in attrs["metrics"].split(",") if code.strip()]
         unknown = [code for code in codes if code not in catalogue]
         if not codes or unknown:
@@ -315,7 +315,7 @@ class KpiView(APIView):
             params["catalogue"],
             params["filters"],
         )
-        rows = selectors.with_kpis(
+        rows = kpi_selectors.with_kpis(
             selectors.measures_by(filters, group_by, scope=selectors.scope_of(request.user)), codes, catalogue
         )
         results = [

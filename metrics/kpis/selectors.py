@@ -1,5 +1,6 @@
-"""Reads of KPI definitions for the ops admin pages and the API: the custom definitions with their
-versions, and the live preview of a KPI (its value this fiscal year, overall and by channel).
+"""Reads of KPIs: the catalogue every reader uses (measures, built-ins and the current custom KPIs) and
+the KPIs of rollup rows; for the ops admin pages and the API, the custom definitions with their
+versions and the live preview of a KPI (its value this fiscal year, overall and by channel).
 
 The preview reads rollups through ``selectors.measures_by`` and computes through ``kpis.evaluate``,
 the same path every dashboard takes, so what the admin sees is what a chart will show.
@@ -22,6 +23,32 @@ STANDARD: tuple[kpis.Kpi, ...] = (*kpis.MEASURE_KPIS, *kpis.BUILTIN_KPIS)
 STANDARD_BY_CODE = {kpi.code: kpi for kpi in STANDARD}
 
 
+def as_kpi(definition: KpiDefinition) -> kpis.Kpi:
+    """The catalogue entry of a stored custom KPI definition."""
+    return kpis.Kpi(
+        code=definition.code,
+        name=definition.name,
+        formula=definition.formula,
+        unit=definition.unit,
+        direction=definition.direction,
+        description=definition.description or f"{definition.name} = {definition.formula}",
+        version=definition.version,
+    )
+
+
+def kpi_catalogue() -> dict[str, kpis.Kpi]:
+    """Measures, built-ins and the current version of every active custom KPI (one query)."""
+    return kpis.catalogue(as_kpi(d) for d in KpiDefinition.objects.filter(is_current=True, is_active=True))
+
+
+def with_kpis(rows: list[selectors.Row], codes, catalogue: dict) -> list[selectors.Row]:
+    """Evaluate the KPIs ``codes`` on each row's sums."""
+    codes = list(codes)
+    for row in rows:
+        row.values = kpis.evaluate(codes, row.measures, catalogue)
+    return rows
+
+
 def custom_definitions(*, include_inactive: bool = True) -> QuerySet[KpiDefinition]:
     """The current version of every custom KPI, by code."""
     qs = KpiDefinition.objects.filter(is_current=True).select_related("created_by").order_by("code")
@@ -41,8 +68,8 @@ def catalogue_with(kpi: kpis.Kpi) -> dict[str, kpis.Kpi]:
     """The live catalogue with ``kpi`` in it as given: a proposed definition not saved yet, or an
     inactive one, previewed as if it were current. Raises FormulaError for a built-in code."""
     if kpi.builtin:
-        return selectors.kpi_catalogue()
-    others = [selectors.as_kpi(d) for d in custom_definitions(include_inactive=False).exclude(code=kpi.code)]
+        return kpi_catalogue()
+    others = [as_kpi(d) for d in custom_definitions(include_inactive=False).exclude(code=kpi.code)]
     return kpis.catalogue([*others, kpi])
 
 

@@ -18,7 +18,6 @@ from metrics.kpis import selectors as kpi_selectors
 from metrics.kpis.formulas import FormulaError, parse
 from metrics.kpis.models import KpiDefinition, KpiDirection, KpiUnit
 from metrics.kpis.permissions import can_manage_kpi_definitions
-from metrics.rollups import selectors
 from mops.errors import Conflict
 from mops.services import audit, snapshot
 
@@ -84,7 +83,7 @@ def check(
         if "code" in errors:
             parse(formula)  # still say what is wrong with the formula, if anything
         else:
-            kpis.check_definition(code, formula, selectors.kpi_catalogue() if catalogue is None else catalogue)
+            kpis.check_definition(code, formula, kpi_selectors.kpi_catalogue() if catalogue is None else catalogue)
     except FormulaError as error:
         errors["formula"] = [str(error)]
     if errors:
@@ -202,7 +201,7 @@ def kpi_definition_deactivate(*, actor, definition: KpiDefinition) -> KpiDefinit
         current = KpiDefinition.objects.select_for_update().get(pk=definition.pk)
         if not current.is_current or not current.is_active:
             raise Conflict(f"{current.code} v{current.version} is not the active current version; reload the page.")
-        users = kpi_selectors.used_by(current.code, selectors.kpi_catalogue())
+        users = kpi_selectors.used_by(current.code, kpi_selectors.kpi_catalogue())
         if users:
             raise Conflict(
                 f"{current.code} is used in the formula of {', '.join(users)}; change or deactivate "

@@ -17,7 +17,6 @@ from metrics.kpis import selectors as kpi_selectors
 from metrics.kpis import services as kpi_services
 from metrics.kpis.forms import KpiDefinitionForm
 from metrics.kpis.models import KpiDefinition
-from metrics.rollups import selectors
 from mops.errors import Conflict
 from mops.forms import add_service_errors
 
@@ -78,10 +77,10 @@ def kpi_detail(request, code):
         definition = kpi_selectors.current_definition(code)
         if definition is None:
             raise Http404(f"There is no KPI with the code {code}.")
-        kpi = selectors.as_kpi(definition)
+        kpi = kpi_selectors.as_kpi(definition)
     if request.method == "POST":
         return _change_status(request, definition)
-    catalogue = selectors.kpi_catalogue()
+    catalogue = kpi_selectors.kpi_catalogue()
     return render(
         request,
         "metrics/kpis/detail.html",

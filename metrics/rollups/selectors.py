@@ -3,7 +3,8 @@
 with the filters in its WHERE) when a filter or the user's scope does. Every read is one query for
 the numbers plus at most one per dimension for the labels, whatever the size of the data.
 
-A KPI is computed from the summed measures of its row (``metrics.kpis``), never averaged.
+A KPI is computed from the summed measures of its row (``metrics.kpis.selectors.with_kpis``), never
+averaged.
 """
 
 import datetime
@@ -17,8 +18,6 @@ from budgets.models import BudgetLine
 from budgets.permissions import sees_all_budgets
 from campaigns.models import Campaign, Program
 from campaigns.permissions import sees_all_campaigns, team_ids_of
-from metrics.kpis import catalogue as kpis
-from metrics.kpis.models import KpiDefinition
 from metrics.rollups import calendar
 from metrics.rollups.engine import MEMBER_SQL, T
 from metrics.rollups.models import (
@@ -287,33 +286,7 @@ def _label(rows: list[Row], group_by: str) -> None:
         row.label = names.get(row.key, "(none)") if row.key is not None else "(none)"
 
 
-# --- KPIs -------------------------------------------------------------------------------------
-
-
-def as_kpi(definition: KpiDefinition) -> kpis.Kpi:
-    """The catalogue entry of a stored custom KPI definition."""
-    return kpis.Kpi(
-        code=definition.code,
-        name=definition.name,
-        formula=definition.formula,
-        unit=definition.unit,
-        direction=definition.direction,
-        description=definition.description or f"{definition.name} = {definition.formula}",
-        version=definition.version,
-    )
-
-
-def kpi_catalogue() -> dict[str, kpis.Kpi]:
-    """Measures, built-ins and the current version of every active custom KPI (one query)."""
-    return kpis.catalogue(as_kpi(d) for d in KpiDefinition.objects.filter(is_current=True, is_active=True))
-
-
-def with_kpis(rows: list[Row], codes, catalogue: dict) -> list[Row]:
-    """Evaluate the KPIs ``codes`` on each row's sums."""
-    codes = list(codes)
-    for row in rows:
-        row.values = kpis.evaluate(codes, row.measures, catalogue)
-    return rows
+# --- totals -----------------------------------------------------------------------------------
 
 
 def total(rows: list[Row], label: str = "Total") -> Row:

@@ -4,7 +4,7 @@ known point mid-way — it waits on a row another session holds, with part of it
 then the work is done again: the facts equal the file, nothing is counted twice, the rollups equal a
 full rebuild.
 
-tests/metrics/test_rollups.py already shows a refresh that raises half-way (in-process) leaves its
+tests/metrics/rollups/test_rollups.py already shows a refresh that raises half-way (in-process) leaves its
 marks; tests/campaigns/test_imports.py that a batch left running runs again without double counting
 (in-process). These kill the process for real: its transaction cut off by PostgreSQL, its task left
 unacknowledged in Redis, its batch left running."""

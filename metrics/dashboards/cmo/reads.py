@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from metrics.dashboards.forecast import Forecast, forecast_monthly
 from metrics.kpis import catalogue as kpis
+from metrics.kpis import selectors as kpi_selectors
 from metrics.rollups import selectors
 from metrics.rollups.calendar import add_months
 from metrics.rollups.selectors import Filters, Row, Scope
@@ -85,7 +86,7 @@ class Reads:
         """The period's measures per member of ``group_by``, with ROAS, ROI and pipeline per spend."""
         if group_by not in self._by:
             rows = selectors.measures_by(self.filters, group_by, scope=self.scope)
-            self._by[group_by] = selectors.with_kpis(rows, RETURN_KPIS, self.catalogue)
+            self._by[group_by] = kpi_selectors.with_kpis(rows, RETURN_KPIS, self.catalogue)
         return self._by[group_by]
 
     # --- planning reads ---

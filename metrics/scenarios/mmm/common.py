@@ -12,7 +12,7 @@ import numpy as np
 ChannelKey = Hashable
 
 # Same precision and rule as mops.money (kept local so this module imports without Django settings;
-# tests/metrics/test_mmm.py checks they agree).
+# tests/metrics/scenarios/test_mmm.py checks they agree).
 CENT = Decimal("0.01")
 
 MINIMUM_WEEKS = 52  # less than a year cannot separate channels from the season: refused

@@ -25,7 +25,7 @@ from metrics.scenarios.models import FitStatus
 from tests.factories import CampaignFactory, ChannelFactory
 
 pytestmark = pytest.mark.django_db
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from metrics.rollups import services
 from tests.factories import CampaignFactory, ChannelFactory
 
 pytestmark = pytest.mark.django_db
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 SAMPLE = "microsoft_ads_campaign_performance_daily_report_data.csv"
 D = datetime.date
 

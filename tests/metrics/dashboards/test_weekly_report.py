@@ -10,6 +10,7 @@ from django.core import mail
 from budgets import services as budget_services
 from campaigns import services as campaign_services
 from metrics.dashboards import report
+from metrics.kpis import selectors as kpi_selectors
 from metrics.rollups import selectors, services
 from metrics.tasks import send_weekly_report
 from mops.roles import Role
@@ -79,11 +80,11 @@ def test_last_full_week_is_monday_to_sunday_before_today():
 
 def test_numbers_match_the_selectors_and_a_hand_computation(facts):
     built = report.build(TODAY)
-    catalogue = selectors.kpi_catalogue()
+    catalogue = kpi_selectors.kpi_catalogue()
     codes = list(report.HEADLINES)
     for start, attribute in ((WEEK[0], "week"), (datetime.date(2026, 1, 1), "year_to_date")):
         rows = selectors.measures_by(selectors.Filters(start=start, end=WEEK[1]), "organisation", scope=ALL)
-        expected = selectors.with_kpis([selectors.total(rows)], codes, catalogue)[0].values
+        expected = kpi_selectors.with_kpis([selectors.total(rows)], codes, catalogue)[0].values
         assert {line.code: getattr(line, attribute) for line in built.headlines} == expected
 
     by_code = {line.code: line for line in built.headlines}

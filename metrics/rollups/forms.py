@@ -1,5 +1,6 @@
 """The dashboard filter bar: one form for every dashboard and the KPI API, kept in the URL so a view
-can be shared as a link. Period presets are fiscal-aware; a custom range is two dates."""
+can be shared as a link. Period presets are fiscal-aware; a custom range is two dates. It lives with
+the rollup reads because what it makes is their ``Filters`` (``form.filters()``)."""
 
 import datetime
 

@@ -55,7 +55,7 @@ def test_create_then_change_keeps_every_version_and_one_current(ops_admin):
     assert (first.formula, first.is_current) == ("revenue / leads", False)  # the old version is left as it was
     assert (third.formula, third.name) == ("revenue / mqls", "Revenue per MQL")
     assert third.description == "Won revenue per lead"  # fields not changed carry over
-    catalogue = selectors.kpi_catalogue()
+    catalogue = kpi_selectors.kpi_catalogue()
     assert (catalogue["rev_per_lead"].version, catalogue["rev_per_lead"].formula) == (3, "revenue / mqls")
 
 
@@ -112,7 +112,7 @@ def test_only_ops_admins_define_change_or_deactivate(request, who, ops_admin):
 def test_deactivated_kpis_leave_the_catalogue_and_come_back(ops_admin):
     definition = define(ops_admin)
     kpi_services.kpi_definition_deactivate(actor=ops_admin, definition=definition)
-    assert "rev_per_lead" not in selectors.kpi_catalogue()
+    assert "rev_per_lead" not in kpi_selectors.kpi_catalogue()
     with pytest.raises(Conflict, match="deactivated"):
         kpi_services.kpi_definition_update(actor=ops_admin, definition=definition, formula="revenue / mqls")
     with pytest.raises(Conflict):
@@ -122,7 +122,7 @@ def test_deactivated_kpis_leave_the_catalogue_and_come_back(ops_admin):
         define(ops_admin)
     assert "exists already" in field_errors(error)["code"][0]
     kpi_services.kpi_definition_reactivate(actor=ops_admin, definition=definition)
-    assert selectors.kpi_catalogue()["rev_per_lead"].version == 1
+    assert kpi_selectors.kpi_catalogue()["rev_per_lead"].version == 1
 
 
 def test_a_kpi_another_kpi_uses_cannot_be_deactivated(ops_admin):
@@ -175,7 +175,7 @@ def test_bad_and_hostile_formulas_are_refused_in_plain_words(ops_admin, formula,
 
 def test_division_by_zero_is_no_value_not_an_error(ops_admin):
     define(ops_admin, code="never", formula="spend / 0")
-    values = selectors.with_kpis([selectors.total([])], ["never"], selectors.kpi_catalogue())[0].values
+    values = kpi_selectors.with_kpis([selectors.total([])], ["never"], kpi_selectors.kpi_catalogue())[0].values
     assert values == {"never": None}
 
 
@@ -328,7 +328,7 @@ def test_edit_page_saves_a_new_version_and_refuses_a_stale_form(client, ops_admi
     data = {"name": "Revenue per MQL", "formula": "revenue / mqls", "unit": "money", "direction": "higher"}
     response = client.post(url, {**data, "version": 1})
     assert response.status_code == 302
-    assert selectors.kpi_catalogue()["rev_per_lead"].version == 2
+    assert kpi_selectors.kpi_catalogue()["rev_per_lead"].version == 2
     # A second admin's form, loaded at version 1, would overwrite version 2: refused.
     stale = client.post(url, {**data, "formula": "revenue / sqls", "version": 1})
     assert stale.status_code == 200
@@ -417,14 +417,14 @@ def test_two_admins_at_once_cannot_make_a_loop_together(ops_admin, needs_postgre
     other_admin = UserFactory(username="otto-ops", roles=[Role.OPS_ADMIN])
     alpha = define(ops_admin, code="alpha", formula="spend / leads")
     beta = define(ops_admin, code="beta", formula="clicks / leads")
-    read_catalogue = selectors.kpi_catalogue
+    read_catalogue = kpi_selectors.kpi_catalogue
 
     def slow_catalogue():
         catalogue = read_catalogue()
         time.sleep(0.3)
         return catalogue
 
-    monkeypatch.setattr(selectors, "kpi_catalogue", slow_catalogue)
+    monkeypatch.setattr(kpi_selectors, "kpi_catalogue", slow_catalogue)
     outcomes = run_at_once(
         lambda: kpi_services.kpi_definition_update(actor=ops_admin, definition=alpha, formula="beta * 2"),
         lambda: kpi_services.kpi_definition_update(actor=other_admin, definition=beta, formula="alpha / 2"),

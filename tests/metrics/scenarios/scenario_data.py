@@ -11,11 +11,15 @@ from budgets import services as budget_services
 from campaigns.models import FactSource, ResultFact, SpendEntry
 from metrics.rollups import services
 from metrics.scenarios import mmm
+from metrics.scenarios import services as scenario_services
+from metrics.scenarios.models import ScenarioKind
 from planning.models import Period
 from planning.services import fiscal_year_ensure
 from tests.factories import CampaignFactory, ChannelFactory
 
 D = Decimal
+APRIL = datetime.date(2026, 4, 1)
+MODELS, SCENARIOS = "/api/v1/response-models/", "/api/v1/scenarios/"
 CHANNELS = ("Paid search", "Paid social", "Events")
 
 
@@ -77,3 +81,8 @@ def fy2026_budget(*, finance, team, channels: dict, monthly: dict[str, Decimal])
 
 def constant(weeks: int, value: float) -> np.ndarray:
     return np.full(weeks, value)
+
+
+def optimised(**kwargs) -> scenario_services.ScenarioInputs:
+    """The inputs of an optimised three-month scenario from April 2026."""
+    return scenario_services.ScenarioInputs(kind=ScenarioKind.OPTIMISED, start=APRIL, months=3, **kwargs)
