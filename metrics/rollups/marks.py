@@ -149,7 +149,7 @@ def clear_scheduled() -> None:
 def _client():
     global _redis
     if _redis is None:
-        import redis
+        import redis  # only with a Redis broker: the embedded run (eager, no Redis) never loads it
 
         _redis = redis.Redis.from_url(celery_app.conf.broker_url, socket_timeout=1, socket_connect_timeout=1)
     return _redis

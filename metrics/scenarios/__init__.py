@@ -4,9 +4,9 @@ back-solve, and proposing an accepted scenario's moves as budget transfers.
 
 Rooms:
 
-- ``mmm/``: the marketing-mix model as pure functions (numpy only; no Django) — inside this package
-  because scenario planning is its only user, and kept a package of its own so that it stays free of
-  the database, the tests and the benchmark calling it directly.
+- ``mmm/``: the marketing-mix model as pure functions (no database, no Django) — inside this package
+  because scenario planning is its only user; a package of its own so that the task, the pages, the
+  tests and the benchmark all call the same code without Django around it.
 - ``models``: ``ResponseModel``, ``Scenario``, ``ScenarioLine``, ``ScenarioTransfer``.
 - ``selectors``: the weekly series, the current plan, what each user sees.
 - ``services``: ask for and fit a response model, save scenarios and move them through their states.

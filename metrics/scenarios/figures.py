@@ -11,7 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from metrics.dashboards.figures import BLUE, GREEN, GREY, RED, house_figure
-from metrics.scenarios import mmm
+from metrics.scenarios.mmm.backsolve import Backsolve
+from metrics.scenarios.mmm.results import ChannelFit, FitResult
 
 BAND = "rgba(13, 110, 253, 0.15)"
 PALETTE = ("#6c757d", "#0d6efd", "#198754", "#fd7e14", "#6f42c1")
@@ -21,13 +22,13 @@ CURVE_POINTS = 41
 # --- a response model -------------------------------------------------------------------------------
 
 
-def spend_grid(channel: mmm.ChannelFit) -> np.ndarray:
+def spend_grid(channel: ChannelFit) -> np.ndarray:
     """Weekly spend levels a curve is drawn over: from 0 to 1.5 × the highest week (or 2 × current)."""
     top = max(float(channel.max_weekly_spend) * 1.5, float(channel.current_weekly_spend) * 2, 1.0)
     return np.linspace(0.0, top, CURVE_POINTS)
 
 
-def response_curve(channel: mmm.ChannelFit, *, outcome: str) -> go.Figure:
+def response_curve(channel: ChannelFit, *, outcome: str) -> go.Figure:
     """A channel's weekly response to a steady weekly spend, its 90 % bootstrap band, where current
     spend sits (with its marginal return) and the highest week seen (beyond it: extrapolation)."""
     spend = spend_grid(channel)
@@ -108,7 +109,7 @@ CHANNEL_HEADER = [
 ]
 
 
-def channel_rows(result: mmm.FitResult) -> list[list]:
+def channel_rows(result: FitResult) -> list[list]:
     """One row per modelled member, best marginal return first (the download and the page's table)."""
     rows = []
     for key in result.ranking:
@@ -136,7 +137,7 @@ def channel_rows(result: mmm.FitResult) -> list[list]:
 CURVE_HEADER = ["Name", "Weekly spend", "Weekly response", "Response, low", "Response, high", "Marginal return"]
 
 
-def curve_rows(result: mmm.FitResult) -> list[list]:
+def curve_rows(result: FitResult) -> list[list]:
     """The points behind every curve chart (the download of the curves)."""
     rows = []
     for c in result.channels:
@@ -250,7 +251,7 @@ def compare_outcomes(scenarios: Sequence, *, outcome: str) -> go.Figure:
 # --- back-solve -------------------------------------------------------------------------------------
 
 
-def funnel(result: mmm.Backsolve) -> go.Figure:
+def funnel(result: Backsolve) -> go.Figure:
     stages = [("Leads", result.leads), ("MQLs", result.mqls), ("SQLs", result.sqls)]
     stages.append(("Opportunities", result.opportunities))
     if result.new_customers is not None:
@@ -259,7 +260,7 @@ def funnel(result: mmm.Backsolve) -> go.Figure:
     return house_figure([trace], title="What the target takes", height=280)
 
 
-def spend_needed(result: mmm.Backsolve, budgets: dict) -> go.Figure:
+def spend_needed(result: Backsolve, budgets: dict) -> go.Figure:
     """Spend needed per channel beside its current budget in the target period."""
     names = [str(line.key) for line in result.lines]
     traces = [

@@ -34,7 +34,7 @@ class FitStatus(models.TextChoices):
 class ResponseModel(models.Model):
     """A marketing-mix model fitted to the weekly rollups: how ``outcome`` responds to spend per
     channel (or program). Asked for by a user, fitted by the ``fit_response_model`` task, kept as
-    ``metrics.scenarios.mmm.FitResult.to_dict()`` JSON. A marketer's model is limited to one of their teams
+    ``metrics.scenarios.mmm.results.FitResult.to_dict()`` JSON. A marketer's model is limited to one of their teams
     (``team``); the CMO's and finance's cover the organisation unless they pick a team or region.
     ``members`` maps each curve's name (the key inside ``result``) to its channel or program id."""
 

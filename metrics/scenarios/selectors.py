@@ -23,7 +23,9 @@ from campaigns.models import Program
 from metrics.rollups import calendar, selectors
 from metrics.rollups.engine import T
 from metrics.rollups.models import CellSource, Grain
-from metrics.scenarios import mmm
+from metrics.scenarios.mmm.backsolve import FunnelRates, backsolve
+from metrics.scenarios.mmm.common import UndefinedRate
+from metrics.scenarios.mmm.results import FitResult
 from metrics.scenarios.models import ModelLevel, ModelOutcome, ResponseModel, Scenario
 from metrics.scenarios.permissions import response_models_visible_to, scenarios_visible_to
 from planning.models import Channel, Period
@@ -233,7 +235,7 @@ class PlanAmounts:
         return sum(self.amounts.values(), ZERO)
 
 
-def current_plan(model: ResponseModel, result: mmm.FitResult, *, start: datetime.date, months: int) -> PlanAmounts:
+def current_plan(model: ResponseModel, result: FitResult, *, start: datetime.date, months: int) -> PlanAmounts:
     """The plan a scenario is compared with: each modelled member's budget-line budget for the
     months; a member without budget lines, its spend of the last 13 fitted weeks at the same rate."""
     weeks = period_weeks(start, months)
@@ -288,7 +290,7 @@ def backsolve_compute(
     *, user, target_kind: str, target: Decimal, target_start, target_end, history_start, history_end, team=None
 ):
     """The back-solve from the rollups: rates and costs per lead over the history, the budget of the
-    target period. Returns (Backsolve, FunnelHistory, budgets by channel name). Raises mmm.ModelError."""
+    target period. Returns (Backsolve, FunnelHistory, budgets by channel name). Raises ModelError."""
     scope = backsolve_scope(user, team)
     history = funnel_history(
         history=selectors.Filters(start=history_start, end=history_end),
@@ -296,7 +298,7 @@ def backsolve_compute(
         scope=scope,
     )
     totals = history.totals.measures
-    rates = mmm.FunnelRates.from_totals(
+    rates = FunnelRates.from_totals(
         leads=totals["leads"],
         mqls=totals["mqls"],
         sqls=totals["sqls"],
@@ -307,7 +309,7 @@ def backsolve_compute(
     )
     leads = {row.label: row.measures["leads"] for row in history.channels if row.measures["leads"] > 0}
     if not leads:
-        raise mmm.UndefinedRate(
+        raise UndefinedRate(
             "No channel brought a lead in the period measured, so there is no cost per lead to work back from."
         )
     total_leads = sum(leads.values())
@@ -315,7 +317,7 @@ def backsolve_compute(
     mix = {name: Decimal(count) / total_leads for name, count in leads.items()}
     cost = {name: (spend[name] / leads[name]).quantize(Decimal("0.01")) for name in leads}
     budgets = {row.label: history.channel_budget.get(row.key, ZERO) for row in history.channels}
-    result = mmm.backsolve(target, target_kind, rates, cost, mix, current_budget=history.budget)
+    result = backsolve(target, target_kind, rates, cost, mix, current_budget=history.budget)
     return result, history, budgets
 
 
@@ -334,10 +336,10 @@ def scenario_detail(user) -> QuerySet[Scenario]:
     return scenario_list(user).prefetch_related("lines", "transfers__transfer")
 
 
-def fit_result(model: ResponseModel) -> mmm.FitResult:
+def fit_result(model: ResponseModel) -> FitResult:
     """The stored fit, rebuilt (cached on the instance for the request)."""
     cached = getattr(model, "_fit_result", None)
     if cached is None:
-        cached = mmm.FitResult.from_dict(model.result)
+        cached = FitResult.from_dict(model.result)
         model._fit_result = cached
     return cached

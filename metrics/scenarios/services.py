@@ -18,9 +18,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from metrics.scenarios import mmm
 from metrics.scenarios import permissions as policy
 from metrics.scenarios import selectors as sel
+from metrics.scenarios.mmm.common import ModelError
+from metrics.scenarios.mmm.fit import fit
+from metrics.scenarios.mmm.optimise import Allocation, evaluate_plan, optimise
 from metrics.scenarios.models import (
     FitStatus,
     ModelLevel,
@@ -127,10 +129,10 @@ def response_model_fit(*, model_id: int, today: datetime.date | None = None) -> 
         return _finish(model, error=_no_data_message(model))
     clock = time.perf_counter()
     try:
-        result = mmm.fit(
+        result = fit(
             series.weeks, series.spend, series.outcome, holdout_weeks=HOLDOUT_WEEKS, bootstrap=BOOTSTRAP, seed=0
         )
-    except mmm.ModelError as error:
+    except ModelError as error:
         return _finish(model, error=error.message, series=series)
     return _finish(model, result=result, series=series, seconds=time.perf_counter() - clock)
 
@@ -211,7 +213,7 @@ class ScenarioDraft:
     inputs: ScenarioInputs
     weeks: int
     plan: sel.PlanAmounts
-    allocation: mmm.Allocation
+    allocation: Allocation
 
 
 def scenario_compute(*, actor, model: ResponseModel, inputs: ScenarioInputs) -> ScenarioDraft:
@@ -234,7 +236,7 @@ def scenario_compute(*, actor, model: ResponseModel, inputs: ScenarioInputs) -> 
         if inputs.kind == ScenarioKind.OPTIMISED:
             total = plan.total if inputs.total_budget is None else money(inputs.total_budget)
             _check_bounds(inputs, keys, total)
-            allocation = mmm.optimise(
+            allocation = optimise(
                 result,
                 total,
                 minimum=inputs.minimum,
@@ -245,8 +247,8 @@ def scenario_compute(*, actor, model: ResponseModel, inputs: ScenarioInputs) -> 
             )
         else:
             amounts = _hand_amounts(inputs, plan) if inputs.kind == ScenarioKind.HAND else dict(plan.amounts)
-            allocation = mmm.evaluate_plan(result, amounts, weeks=weeks, plan=plan.amounts)
-    except mmm.ModelError as error:
+            allocation = evaluate_plan(result, amounts, weeks=weeks, plan=plan.amounts)
+    except ModelError as error:
         raise ValidationError(error.message) from None
     return ScenarioDraft(model=model, inputs=inputs, weeks=weeks, plan=plan, allocation=allocation)
 

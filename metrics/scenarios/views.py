@@ -20,12 +20,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from metrics.dashboards.panels import Panel, download
 from metrics.rollups import calendar
-from metrics.scenarios import figures, mmm
+from metrics.scenarios import figures
 from metrics.scenarios import permissions as policy
 from metrics.scenarios import selectors as scenario_selectors
 from metrics.scenarios import services as scenario_services
 from metrics.scenarios import transfers as scenario_transfers
 from metrics.scenarios.forms import BacksolveForm, ResponseModelForm, ScenarioForm
+from metrics.scenarios.mmm.common import ModelError
+from metrics.scenarios.mmm.optimise import AllocationLine
 from metrics.scenarios.models import FitStatus, ModelOutcome
 from mops.errors import Conflict
 from mops.forms import add_service_errors
@@ -233,7 +235,7 @@ def _on_form(error: ValidationError) -> ValidationError:
 class _Line:
     """An allocation line as the scenario templates read saved lines."""
 
-    def __init__(self, line: mmm.AllocationLine, plan_source: str):
+    def __init__(self, line: AllocationLine, plan_source: str):
         self.member, self.amount, self.plan_amount, self.plan_source = (
             line.key,
             line.proposed,
@@ -433,7 +435,7 @@ def backsolve(request):
         data = dict(form.cleaned_data)
         try:
             result, history, budgets = scenario_selectors.backsolve_compute(user=request.user, **data)
-        except mmm.ModelError as error:
+        except ModelError as error:
             form.add_error(None, error.message)
         except PermissionDenied as refusal:
             form.add_error("team", str(refusal))

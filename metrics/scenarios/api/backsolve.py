@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.api.common import VisibleRelatedField, money_field, money_sum_field
-from metrics.scenarios import mmm
 from metrics.scenarios import permissions as policy
 from metrics.scenarios import selectors as scenario_selectors
 from metrics.scenarios.forms import BacksolveForm
+from metrics.scenarios.mmm.common import ModelError
 from mops.api_base import Policy
 from mops.models import Team
 from mops.permissions import teams_visible_to
@@ -88,7 +88,7 @@ class BacksolveView(APIView):
         params = dict(query.validated_data)
         try:
             result, _, budgets = scenario_selectors.backsolve_compute(user=request.user, **params)
-        except mmm.ModelError as error:
+        except ModelError as error:
             raise serializers.ValidationError({"non_field_errors": [error.message]}) from None
         zero = Decimal("0.00")
         body = {

@@ -1,4 +1,4 @@
-"""Test data for scenario planning: weekly facts drawn from ``mmm.simulate`` (so the truth is known),
+"""Test data for scenario planning: weekly facts drawn from ``simulate`` (so the truth is known),
 written as spend entries and result facts of one campaign per channel, plus a FY2026 budget with a
 line per channel — the world the scenario tests, the API tests and the browser journey share."""
 
@@ -10,8 +10,8 @@ import numpy as np
 from budgets import services as budget_services
 from campaigns.models import FactSource, ResultFact, SpendEntry
 from metrics.rollups import services
-from metrics.scenarios import mmm
 from metrics.scenarios import services as scenario_services
+from metrics.scenarios.mmm.simulate import simulate
 from metrics.scenarios.models import ScenarioKind
 from planning.models import Period
 from planning.services import fiscal_year_ensure
@@ -60,7 +60,7 @@ def write_weekly(*, team, owner, weeks, spend: dict, outcome, measure: str = "pi
 
 
 def simulated_history(*, team, owner, weeks: int = 104, seed: int = 1, names=CHANNELS, **kwargs):
-    sim = mmm.simulate(channels=len(names), weeks=weeks, seed=seed)
+    sim = simulate(channels=len(names), weeks=weeks, seed=seed)
     spend = {name: sim.spend[f"channel_{j}"] for j, name in enumerate(names)}
     return write_weekly(team=team, owner=owner, weeks=list(sim.weeks), spend=spend, outcome=sim.outcome, **kwargs)
 

@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.scenarios import mmm
+from metrics.scenarios.mmm.backsolve import FunnelRates, backsolve
+from metrics.scenarios.mmm.common import InfeasiblePlan, InsufficientData, InvalidData, UndefinedRate, _cents
+from metrics.scenarios.mmm.fit import _Problem, fit
+from metrics.scenarios.mmm.optimise import _Curves, evaluate_plan, optimise
+from metrics.scenarios.mmm.results import ChannelFit, FitResult
+from metrics.scenarios.mmm.simulate import simulate
+from metrics.scenarios.mmm.transforms import _baseline_matrix, _hill_slope, geometric_adstock, hill
 
 D = Decimal
 START = date(2023, 1, 2)
@@ -25,11 +31,11 @@ def weeks(n: int, start: date = START) -> list[date]:
     return [start + timedelta(weeks=j) for j in range(n)]
 
 
-def hand_result(curves: dict[str, tuple[float, float, float]], current: dict[str, str] | None = None) -> mmm.FitResult:
+def hand_result(curves: dict[str, tuple[float, float, float]], current: dict[str, str] | None = None) -> FitResult:
     """A FitResult with hand-set curves {key: (beta, half_saturation, shape)} and no bootstrap."""
     current = current or {}
     channels = tuple(
-        mmm.ChannelFit(
+        ChannelFit(
             key=key,
             decay=0.0,
             half_saturation=k,
@@ -40,7 +46,7 @@ def hand_result(curves: dict[str, tuple[float, float, float]], current: dict[str
         )
         for key, (beta, k, s) in curves.items()
     )
-    return mmm.FitResult(channels=channels, ranking=tuple(curves))
+    return FitResult(channels=channels, ranking=tuple(curves))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -50,21 +56,21 @@ def hand_result(curves: dict[str, tuple[float, float, float]], current: dict[str
 def test_adstock_carries_over_by_hand():
     x = np.array([100.0, 0.0, 0.0, 50.0])
 
-    assert mmm.geometric_adstock(x, 0.5, normalise=False) == pytest.approx([100, 50, 25, 62.5])
+    assert geometric_adstock(x, 0.5, normalise=False) == pytest.approx([100, 50, 25, 62.5])
     # Normalised: weights (1 − d)·d^j sum to one.
-    assert mmm.geometric_adstock(x, 0.5) == pytest.approx([50, 25, 12.5, 31.25])
+    assert geometric_adstock(x, 0.5) == pytest.approx([50, 25, 12.5, 31.25])
     # Lags 0 and 1 only, weights 1 and 0.5 normalised by 1.5.
-    assert mmm.geometric_adstock(x, 0.5, max_lag=1) == pytest.approx([100 / 1.5, 50 / 1.5, 0, 50 / 1.5])
-    assert mmm.geometric_adstock(x, 0.5, max_lag=1, normalise=False) == pytest.approx([100, 50, 0, 50])
-    assert mmm.geometric_adstock(x, 0.0) == pytest.approx(x)
+    assert geometric_adstock(x, 0.5, max_lag=1) == pytest.approx([100 / 1.5, 50 / 1.5, 0, 50 / 1.5])
+    assert geometric_adstock(x, 0.5, max_lag=1, normalise=False) == pytest.approx([100, 50, 0, 50])
+    assert geometric_adstock(x, 0.0) == pytest.approx(x)
 
 
 def test_adstock_prior_spend_is_a_steady_history():
     steady = np.full(10, 40.0)
 
-    assert mmm.geometric_adstock(steady, 0.7, prior_spend=40.0) == pytest.approx(steady)
-    assert mmm.geometric_adstock(steady, 0.7, max_lag=3, prior_spend=40.0) == pytest.approx(steady)
-    assert mmm.geometric_adstock(steady, 0.5, normalise=False, prior_spend=40.0) == pytest.approx(steady * 2)
+    assert geometric_adstock(steady, 0.7, prior_spend=40.0) == pytest.approx(steady)
+    assert geometric_adstock(steady, 0.7, max_lag=3, prior_spend=40.0) == pytest.approx(steady)
+    assert geometric_adstock(steady, 0.5, normalise=False, prior_spend=40.0) == pytest.approx(steady * 2)
 
 
 @given(
@@ -73,7 +79,7 @@ def test_adstock_prior_spend_is_a_steady_history():
 )
 def test_adstock_never_creates_spend(x, decay):
     """Normalised carry-over only delays spend: nothing negative, never more in total than went in."""
-    y = mmm.geometric_adstock(np.array(x), decay)
+    y = geometric_adstock(np.array(x), decay)
 
     assert (y >= -1e-9).all()
     assert y.sum() <= sum(x) * (1 + 1e-9) + 1e-6
@@ -81,15 +87,15 @@ def test_adstock_never_creates_spend(x, decay):
 
 def test_adstock_rejects_a_decay_of_one():
     with pytest.raises(ValueError, match="decay"):
-        mmm.geometric_adstock(np.ones(3), 1.0)
+        geometric_adstock(np.ones(3), 1.0)
 
 
 def test_hill_by_hand():
     x = np.array([0.0, 50.0, 100.0, 200.0])
 
-    assert mmm.hill(x, 100.0, 1.0) == pytest.approx([0, 1 / 3, 0.5, 2 / 3])
-    assert mmm.hill(x, 100.0, 2.0) == pytest.approx([0, 0.2, 0.5, 0.8])
-    assert mmm.hill(np.array([1e12]), 100.0, 3.0)[0] == pytest.approx(1.0)
+    assert hill(x, 100.0, 1.0) == pytest.approx([0, 1 / 3, 0.5, 2 / 3])
+    assert hill(x, 100.0, 2.0) == pytest.approx([0, 0.2, 0.5, 0.8])
+    assert hill(np.array([1e12]), 100.0, 3.0)[0] == pytest.approx(1.0)
 
 
 @given(
@@ -98,7 +104,7 @@ def test_hill_by_hand():
     x=st.lists(st.floats(0, 1e7), min_size=2, max_size=20),
 )
 def test_hill_is_monotone_between_zero_and_one(k, s, x):
-    y = mmm.hill(np.sort(np.array(x)), k, s)
+    y = hill(np.sort(np.array(x)), k, s)
 
     assert (y >= 0).all() and (y <= 1).all()
     assert (np.diff(y) >= -1e-12).all()
@@ -111,12 +117,12 @@ def test_fast_adstock_and_jacobian_match_the_definitions():
     n = 60
     x = rng.random((n, 3)) * 2
     x[:5, 1] = 0
-    base = mmm._baseline_matrix(weeks(n), START, True)
+    base = _baseline_matrix(weeks(n), START, True)
     prior = np.array([1.0, 0.0, 0.5])
-    problem = mmm._Problem(x, prior, base, rng.random(n))
+    problem = _Problem(x, prior, base, rng.random(n))
     theta = np.concatenate([[0.3, 0.5, 0.8], [0.7, 1.2, 2.0], [0.8, 1.5, 2.5], [1, 2, 3], rng.random(base.shape[1])])
 
-    expected = np.column_stack([mmm.geometric_adstock(x[:, j], theta[j], prior_spend=prior[j]) for j in range(3)])
+    expected = np.column_stack([geometric_adstock(x[:, j], theta[j], prior_spend=prior[j]) for j in range(3)])
     assert problem.adstock(theta[:3]) == pytest.approx(expected, abs=1e-12)
     numeric = np.column_stack(
         [(problem.residual(theta + step) - problem.residual(theta - step)) / 2e-6 for step in np.eye(len(theta)) * 1e-6]
@@ -130,13 +136,13 @@ def test_fast_adstock_and_jacobian_match_the_definitions():
 
 @pytest.fixture(scope="module")
 def simulated():
-    sim = mmm.simulate(channels=10, weeks=156, seed=0, noise=0.01)
-    return sim, mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=60, seed=0)
+    sim = simulate(channels=10, weeks=156, seed=0, noise=0.01)
+    return sim, fit(sim.weeks, sim.spend, sim.outcome, bootstrap=60, seed=0)
 
 
 def true_marginal(truth: dict, weekly_spend: float) -> float:
     k = truth["half_saturation"]
-    return truth["beta"] * float(mmm._hill_slope(np.array(weekly_spend / k), k, truth["shape"]))
+    return truth["beta"] * float(_hill_slope(np.array(weekly_spend / k), k, truth["shape"]))
 
 
 def test_fit_recovers_known_parameters(simulated):
@@ -191,10 +197,10 @@ def test_fit_reports_curves_bands_and_ranking(simulated):
 
 
 def test_fit_is_deterministic():
-    sim = mmm.simulate(channels=3, weeks=110, seed=4)
+    sim = simulate(channels=3, weeks=110, seed=4)
 
-    first = mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=15, seed=7)
-    second = mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=15, seed=7)
+    first = fit(sim.weeks, sim.spend, sim.outcome, bootstrap=15, seed=7)
+    second = fit(sim.weeks, sim.spend, sim.outcome, bootstrap=15, seed=7)
 
     assert first.to_dict() == second.to_dict()
 
@@ -202,20 +208,20 @@ def test_fit_is_deterministic():
 def test_fit_result_survives_json(simulated):
     _, result = simulated
 
-    restored = mmm.FitResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    restored = FitResult.from_dict(json.loads(json.dumps(result.to_dict())))
 
     assert restored == result
     assert restored.channels[0].draws == pytest.approx(result.channels[0].draws)
     budget = sum(c.current_weekly_spend for c in result.channels) * 13
-    assert mmm.optimise(restored, budget) == mmm.optimise(result, budget)
+    assert optimise(restored, budget) == optimise(result, budget)
 
 
 def test_money_rule_matches_the_project():
     from mops.money import CENT, money
 
-    assert mmm.CENT == CENT
-    assert mmm._cents(D("2.675")) == money(D("2.675"))
-    assert mmm._cents(2.675) == money(2.675)
+    assert CENT == CENT
+    assert _cents(D("2.675")) == money(D("2.675"))
+    assert _cents(2.675) == money(2.675)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,21 +229,21 @@ def test_money_rule_matches_the_project():
 
 
 def small(n: int = 80, channels: int = 2, seed: int = 1):
-    sim = mmm.simulate(channels=channels, weeks=n, seed=seed)
+    sim = simulate(channels=channels, weeks=n, seed=seed)
     return sim.weeks, dict(sim.spend), sim.outcome.copy()
 
 
 def test_less_than_a_year_is_refused():
     dates, spend, outcome = small(40)
 
-    with pytest.raises(mmm.InsufficientData, match=r"Only 40 weeks.*at least 52"):
-        mmm.fit(dates, spend, outcome, bootstrap=0)
+    with pytest.raises(InsufficientData, match=r"Only 40 weeks.*at least 52"):
+        fit(dates, spend, outcome, bootstrap=0)
 
 
 def test_one_to_two_years_fits_without_seasonality():
     dates, spend, outcome = small(80)
 
-    result = mmm.fit(dates, spend, outcome, bootstrap=5)
+    result = fit(dates, spend, outcome, bootstrap=5)
 
     assert not result.seasonality
     assert any("leaves out yearly seasonality" in w for w in result.warnings)
@@ -247,8 +253,8 @@ def test_one_to_two_years_fits_without_seasonality():
 def test_too_many_channels_for_the_history_is_refused():
     dates, spend, outcome = small(60, channels=10)
 
-    with pytest.raises(mmm.InsufficientData, match="cannot support 10 channels"):
-        mmm.fit(dates, spend, outcome, bootstrap=0)
+    with pytest.raises(InsufficientData, match="cannot support 10 channels"):
+        fit(dates, spend, outcome, bootstrap=0)
 
 
 @pytest.mark.parametrize(
@@ -265,7 +271,7 @@ def test_channel_without_learnable_spend_is_left_out_by_name(spend, reason):
     dates, channels, outcome = small(80)
     channels["Trade shows"] = spend
 
-    result = mmm.fit(dates, channels, outcome, bootstrap=0)
+    result = fit(dates, channels, outcome, bootstrap=0)
 
     assert result.excluded == ("Trade shows",)
     assert "Trade shows" not in [c.key for c in result.channels]
@@ -275,36 +281,36 @@ def test_channel_without_learnable_spend_is_left_out_by_name(spend, reason):
 def test_no_usable_channel_is_refused():
     dates, _, outcome = small(80)
 
-    with pytest.raises(mmm.InsufficientData, match=r"No channel has spend that varies.*Events is left out"):
-        mmm.fit(dates, {"Events": np.full(80, 100.0)}, outcome, bootstrap=0)
+    with pytest.raises(InsufficientData, match=r"No channel has spend that varies.*Events is left out"):
+        fit(dates, {"Events": np.full(80, 100.0)}, outcome, bootstrap=0)
 
 
 def test_single_channel_fits_and_says_so():
     dates, spend, outcome = small(80, channels=1)
 
-    result = mmm.fit(dates, spend, outcome, bootstrap=10)
+    result = fit(dates, spend, outcome, bootstrap=10)
 
     assert len(result.channels) == 1
     assert any("Only one channel (channel_0)" in w for w in result.warnings)
-    allocation = mmm.optimise(result, D("1000.00"))
+    allocation = optimise(result, D("1000.00"))
     assert allocation.lines[0].proposed == D("1000.00")
 
 
 def test_all_zero_outcome_is_refused():
     dates, spend, _ = small(80)
 
-    with pytest.raises(mmm.InsufficientData, match="zero in every week"):
-        mmm.fit(dates, spend, np.zeros(80), bootstrap=0)
+    with pytest.raises(InsufficientData, match="zero in every week"):
+        fit(dates, spend, np.zeros(80), bootstrap=0)
 
 
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        (lambda s, o: s["channel_0"].__setitem__(3, np.nan), mmm.InvalidData, "Spend for channel_0 is missing"),
-        (lambda s, o: s["channel_1"].__setitem__(3, -1.0), mmm.InvalidData, "Spend for channel_1 is negative"),
-        (lambda s, o: o.__setitem__(5, np.nan), mmm.InvalidData, "outcome is missing"),
-        (lambda s, o: o.__setitem__(5, -3.0), mmm.InvalidData, "outcome is negative"),
-        (lambda s, o: s.__setitem__("channel_0", s["channel_0"][:-1]), mmm.InvalidData, "has 79 weeks"),
+        (lambda s, o: s["channel_0"].__setitem__(3, np.nan), InvalidData, "Spend for channel_0 is missing"),
+        (lambda s, o: s["channel_1"].__setitem__(3, -1.0), InvalidData, "Spend for channel_1 is negative"),
+        (lambda s, o: o.__setitem__(5, np.nan), InvalidData, "outcome is missing"),
+        (lambda s, o: o.__setitem__(5, -3.0), InvalidData, "outcome is negative"),
+        (lambda s, o: s.__setitem__("channel_0", s["channel_0"][:-1]), InvalidData, "has 79 weeks"),
     ],
     ids=["nan-spend", "negative-spend", "nan-outcome", "negative-outcome", "short-spend"],
 )
@@ -314,7 +320,7 @@ def test_bad_inputs_are_refused_with_a_message(change, error, message):
     change(spend, outcome)
 
     with pytest.raises(error, match=message) as raised:
-        mmm.fit(dates, spend, outcome, bootstrap=0)
+        fit(dates, spend, outcome, bootstrap=0)
     assert raised.value.message == str(raised.value)
 
 
@@ -322,8 +328,8 @@ def test_a_gap_in_the_weeks_is_refused():
     dates, spend, outcome = small(80)
     dates = [*dates[:40], *(d + timedelta(days=7) for d in dates[40:])]
 
-    with pytest.raises(mmm.InvalidData, match="7 days apart"):
-        mmm.fit(dates, spend, outcome, bootstrap=0)
+    with pytest.raises(InvalidData, match="7 days apart"):
+        fit(dates, spend, outcome, bootstrap=0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -336,7 +342,7 @@ def test_optimum_equalises_marginal_returns_analytic():
     S₁ = 700 and S₂ = 300, both at a marginal return of 400/800² = 0.000625."""
     result = hand_result({"search": (4.0, 100.0, 1.0), "social": (1.0, 100.0, 1.0)})
 
-    allocation = mmm.optimise(result, D("13000.00"), weeks=13)
+    allocation = optimise(result, D("13000.00"), weeks=13)
 
     assert allocation.line("search").proposed == D("9100.00")
     assert allocation.line("social").proposed == D("3900.00")
@@ -351,7 +357,7 @@ def test_s_shaped_curves_are_not_split_evenly():
     the even split; the optimiser must not."""
     result = hand_result({"a": (1.0, 100.0, 2.0), "b": (1.0, 100.0, 2.0)})
 
-    allocation = mmm.optimise(result, D("100.00"), weeks=1)
+    allocation = optimise(result, D("100.00"), weeks=1)
 
     assert sorted(line.proposed for line in allocation.lines) == [D("0.00"), D("100.00")]
     assert allocation.proposed_outcome.value == pytest.approx(0.5)
@@ -391,11 +397,11 @@ def test_optimiser_respects_constraints_and_the_total_to_the_cent(budget, bounds
     highs = {k: locked.get(k, maximum.get(k, total)) for k in CURVES}
     feasible = sum(lows.values()) <= total <= sum(min(h, total) for h in highs.values())
     if not feasible:
-        with pytest.raises(mmm.InfeasiblePlan):
-            mmm.optimise(result, total, minimum=minimum, maximum=maximum, locked=locked)
+        with pytest.raises(InfeasiblePlan):
+            optimise(result, total, minimum=minimum, maximum=maximum, locked=locked)
         return
 
-    allocation = mmm.optimise(result, total, minimum=minimum, maximum=maximum, locked=locked, weeks=13)
+    allocation = optimise(result, total, minimum=minimum, maximum=maximum, locked=locked, weeks=13)
 
     assert allocation.proposed_total == total
     assert sum(line.proposed for line in allocation.lines) == total
@@ -409,7 +415,7 @@ def test_optimiser_respects_constraints_and_the_total_to_the_cent(budget, bounds
         assert allocation.marginal_returns_equal, free
 
     # No feasible split in whole cents drawn at random does better.
-    curves = mmm._Curves(result.channels, 13)
+    curves = _Curves(result.channels, 13)
     best = curves.total(np.array([int(line.proposed * 100) for line in allocation.lines], dtype=float))
     rng = np.random.default_rng(seed)
     lo = [int(lows[k] * 100) for k in CURVES]
@@ -432,16 +438,16 @@ def test_optimiser_respects_constraints_and_the_total_to_the_cent(budget, bounds
 def test_infeasible_constraints_say_why():
     result = hand_result(CURVES)
 
-    with pytest.raises(mmm.InfeasiblePlan, match=r"minimums and locked amounts add up to 1,500\.00, more than"):
-        mmm.optimise(result, D("1000"), minimum={"search": D("1000")}, locked={"events": D("500")})
-    with pytest.raises(mmm.InfeasiblePlan, match=r"maximums and locked amounts add up to 40\.00, less than"):
-        mmm.optimise(result, D("1000"), maximum={k: D("10") for k in CURVES})
-    with pytest.raises(mmm.InfeasiblePlan, match="tiktok in a constraint is not in the model"):
-        mmm.optimise(result, D("1000"), maximum={"tiktok": D("10")})
-    with pytest.raises(mmm.InfeasiblePlan, match="whole cents"):
-        mmm.optimise(result, D("1000.005"))
-    with pytest.raises(mmm.InfeasiblePlan, match=r"minimum for search .* is above its maximum"):
-        mmm.optimise(result, D("1000"), minimum={"search": D("50")}, maximum={"search": D("40")})
+    with pytest.raises(InfeasiblePlan, match=r"minimums and locked amounts add up to 1,500\.00, more than"):
+        optimise(result, D("1000"), minimum={"search": D("1000")}, locked={"events": D("500")})
+    with pytest.raises(InfeasiblePlan, match=r"maximums and locked amounts add up to 40\.00, less than"):
+        optimise(result, D("1000"), maximum={k: D("10") for k in CURVES})
+    with pytest.raises(InfeasiblePlan, match="tiktok in a constraint is not in the model"):
+        optimise(result, D("1000"), maximum={"tiktok": D("10")})
+    with pytest.raises(InfeasiblePlan, match="whole cents"):
+        optimise(result, D("1000.005"))
+    with pytest.raises(InfeasiblePlan, match=r"minimum for search .* is above its maximum"):
+        optimise(result, D("1000"), minimum={"search": D("50")}, maximum={"search": D("40")})
 
 
 def test_optimum_beats_the_plan_it_is_compared_with(simulated):
@@ -449,8 +455,8 @@ def test_optimum_beats_the_plan_it_is_compared_with(simulated):
     plan = {c.key: c.current_weekly_spend * 13 for c in result.channels}
     budget = sum(plan.values())
 
-    current = mmm.evaluate_plan(result, plan)
-    best = mmm.optimise(result, budget, plan=plan)
+    current = evaluate_plan(result, plan)
+    best = optimise(result, budget, plan=plan)
 
     assert best.proposed_total == current.proposed_total == budget
     assert best.current_outcome == current.proposed_outcome
@@ -469,14 +475,14 @@ def test_optimum_beats_the_plan_it_is_compared_with(simulated):
 def test_evaluate_plan_needs_every_channel():
     result = hand_result(CURVES)
 
-    with pytest.raises(mmm.InfeasiblePlan, match="no amount for events, display"):
-        mmm.evaluate_plan(result, {"search": D("10"), "social": D("10")})
+    with pytest.raises(InfeasiblePlan, match="no amount for events, display"):
+        evaluate_plan(result, {"search": D("10"), "social": D("10")})
 
 
 # --------------------------------------------------------------------------------------------------
 # Funnel back-solve
 
-RATES = mmm.FunnelRates.from_totals(
+RATES = FunnelRates.from_totals(
     leads=1000, mqls=300, sqls=120, opportunities=60, new_customers=15, revenue=D("750000"), pipeline=D("3000000")
 )
 
@@ -487,7 +493,7 @@ def test_backsolve_revenue_by_hand():
     mix = {"search": D("0.5"), "events": D("0.3"), "social": D("0.2")}
     cost = {"search": D("80"), "events": D("250.50"), "social": D("45")}
 
-    answer = mmm.backsolve(D("1000000"), "revenue", RATES, cost, mix, current_budget=D("150000"))
+    answer = backsolve(D("1000000"), "revenue", RATES, cost, mix, current_budget=D("150000"))
 
     assert (answer.new_customers, answer.opportunities, answer.sqls, answer.mqls, answer.leads) == (
         20,
@@ -507,7 +513,7 @@ def test_backsolve_revenue_by_hand():
 
 
 def test_backsolve_pipeline_by_hand():
-    answer = mmm.backsolve(D("1000000"), "pipeline", RATES, {"search": D("10")}, {"search": 1})
+    answer = backsolve(D("1000000"), "pipeline", RATES, {"search": D("10")}, {"search": 1})
 
     assert answer.new_customers is None
     assert (answer.opportunities, answer.sqls, answer.mqls, answer.leads) == (20, 40, 100, 334)
@@ -516,7 +522,7 @@ def test_backsolve_pipeline_by_hand():
 
 def test_backsolve_uses_exact_fractions():
     """A rate of 1/3 in decimals is 0.333…; 10 / 0.333… rounds up to 31 leads. It must be 30."""
-    rates = mmm.FunnelRates(
+    rates = FunnelRates(
         lead_to_mql=Fraction(1, 3),
         mql_to_sql=Fraction(1),
         sql_to_opportunity=Fraction(1),
@@ -525,7 +531,7 @@ def test_backsolve_uses_exact_fractions():
         average_opportunity_size=Fraction(100),
     )
 
-    assert mmm.backsolve(D("1000"), "pipeline", rates, {"a": D("1")}, {"a": 1}).leads == 30
+    assert backsolve(D("1000"), "pipeline", rates, {"a": D("1")}, {"a": 1}).leads == 30
 
 
 @pytest.mark.parametrize(
@@ -541,17 +547,17 @@ def test_backsolve_uses_exact_fractions():
 )
 def test_backsolve_names_the_missing_rate(totals, kind, message):
     counts = dict(leads=1000, mqls=300, sqls=120, opportunities=60, new_customers=15, revenue=750000, pipeline=3e6)
-    rates = mmm.FunnelRates.from_totals(**{**counts, **totals})
+    rates = FunnelRates.from_totals(**{**counts, **totals})
 
-    with pytest.raises(mmm.UndefinedRate, match=message):
-        mmm.backsolve(D("100000"), kind, rates, {"a": D("1")}, {"a": 1})
+    with pytest.raises(UndefinedRate, match=message):
+        backsolve(D("100000"), kind, rates, {"a": D("1")}, {"a": 1})
 
 
 def test_backsolve_checks_the_mix():
-    with pytest.raises(mmm.InvalidData, match=r"must add up to 100 %, not 90\.00%"):
-        mmm.backsolve(D("1000"), "revenue", RATES, {"a": D("1"), "b": D("1")}, {"a": 0.5, "b": 0.4})
-    with pytest.raises(mmm.InvalidData, match="No cost per lead for b"):
-        mmm.backsolve(D("1000"), "revenue", RATES, {"a": D("1")}, {"a": 0.5, "b": 0.5})
+    with pytest.raises(InvalidData, match=r"must add up to 100 %, not 90\.00%"):
+        backsolve(D("1000"), "revenue", RATES, {"a": D("1"), "b": D("1")}, {"a": 0.5, "b": 0.4})
+    with pytest.raises(InvalidData, match="No cost per lead for b"):
+        backsolve(D("1000"), "revenue", RATES, {"a": D("1")}, {"a": 0.5, "b": 0.5})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -561,12 +567,12 @@ def test_backsolve_checks_the_mix():
 def test_controls_join_the_baseline():
     """A promotion flag that adds 6,000 in its weeks: with it as a control the fit explains more,
     recovers its effect, and plans ahead at the promotion's recent level."""
-    sim = mmm.simulate(channels=3, weeks=120, seed=2, noise=0.01)
+    sim = simulate(channels=3, weeks=120, seed=2, noise=0.01)
     promo = (np.arange(120) % 6 == 0).astype(float)
     outcome = sim.outcome + 6_000 * promo
 
-    without = mmm.fit(sim.weeks, sim.spend, outcome, bootstrap=0)
-    result = mmm.fit(sim.weeks, sim.spend, outcome, bootstrap=10, controls={"promo": promo, "flat": np.ones(120)})
+    without = fit(sim.weeks, sim.spend, outcome, bootstrap=0)
+    result = fit(sim.weeks, sim.spend, outcome, bootstrap=10, controls={"promo": promo, "flat": np.ones(120)})
 
     assert result.controls == ("promo",)
     assert any("control flat is left out" in w for w in result.warnings)
@@ -577,14 +583,14 @@ def test_controls_join_the_baseline():
     assert effect == pytest.approx(6_000, rel=0.15)
     expected = result.baseline_coefficients @ result._ahead_design(13)
     assert result.baseline_ahead(13).value == pytest.approx(expected)
-    restored = mmm.FitResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    restored = FitResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert restored.baseline_ahead(13) == result.baseline_ahead(13)
 
 
 def test_a_control_with_gaps_is_refused():
-    sim = mmm.simulate(channels=2, weeks=80, seed=1)
+    sim = simulate(channels=2, weeks=80, seed=1)
     promo = np.zeros(80)
     promo[10] = np.nan
 
-    with pytest.raises(mmm.InvalidData, match="control promo is missing"):
-        mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=0, controls={"promo": promo})
+    with pytest.raises(InvalidData, match="control promo is missing"):
+        fit(sim.weeks, sim.spend, sim.outcome, bootstrap=0, controls={"promo": promo})
