@@ -1,6 +1,6 @@
 """Forms of the scenario-planning pages: asking for a response model, building a scenario (the
 optimiser's bounds or hand edits per channel), and the funnel back-solve. They parse input only; the
-rules are the services' (``scenario_services``), whose errors come back onto these forms."""
+rules are the services' (``metrics.scenarios.services``), whose errors come back onto these forms."""
 
 import datetime
 from decimal import Decimal

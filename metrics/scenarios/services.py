@@ -1,6 +1,6 @@
 """Writes of scenario planning: asking for a response model and fitting it (the task's body), saving
 scenarios (the optimiser's split, a hand edit or the current plan, with the model's predictions),
-and moving them through their states (``scenario_transfers`` proposes an accepted one's moves as
+and moving them through their states (``metrics.scenarios.transfers`` proposes an accepted one's moves as
 budget transfers).
 
 Every write validates, runs in one transaction, locks what it changes and writes its audit event.
