@@ -1,3 +1,58 @@
 """The tables of metrics, for Django and the migrations: each subsystem keeps its models in its own
 ``models`` module (``metrics.rollups.models``, ``metrics.kpis.models``, ``metrics.scenarios.models``);
-import them from there. This list only makes them the app's models (same app label, same tables)."""
+import them from there. This list only makes them the app's models (same app label, same tables) and
+keeps the choices the API schema names (``SPECTACULAR_SETTINGS``) where it finds them."""
+
+from metrics.kpis.models import (
+    KpiDefinition,
+    KpiDirection,
+    KpiUnit,
+)
+from metrics.rollups.models import (
+    CalendarBucket,
+    Cell,
+    CellSource,
+    Dimension,
+    DirtyMark,
+    Grain,
+    Measures,
+    RefreshKind,
+    RefreshRun,
+    Rollup,
+)
+from metrics.scenarios.models import (
+    FitStatus,
+    ModelLevel,
+    ModelOutcome,
+    ResponseModel,
+    Scenario,
+    ScenarioKind,
+    ScenarioLine,
+    ScenarioStatus,
+    ScenarioTransfer,
+)
+
+__all__ = [
+    "CalendarBucket",
+    "Cell",
+    "CellSource",
+    "Dimension",
+    "DirtyMark",
+    "FitStatus",
+    "Grain",
+    "KpiDefinition",
+    "KpiDirection",
+    "KpiUnit",
+    "Measures",
+    "ModelLevel",
+    "ModelOutcome",
+    "RefreshKind",
+    "RefreshRun",
+    "ResponseModel",
+    "Rollup",
+    "Scenario",
+    "ScenarioKind",
+    "ScenarioLine",
+    "ScenarioStatus",
+    "ScenarioTransfer",
+]
