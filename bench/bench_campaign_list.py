@@ -87,7 +87,7 @@ def setup_data():
             f"{now}, {now} FROM {campaigns} CROSS JOIN d WHERE d.n < {SPEND_DAYS}",
             [owner.pk],
         )
-    from metrics import services
+    from metrics.rollups import services
 
     services.rebuild_all(compare=False)  # the list's totals read the rollups (facts written behind their back)
     if postgres:

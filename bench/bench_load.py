@@ -175,7 +175,7 @@ def scale_demo(times: int) -> None:
     table of old → new campaign ids), then rebuild the rollups. Copies get their own code and name
     (imports match campaigns by either)."""
     from campaigns.models import Campaign, ResultFact, SpendEntry
-    from metrics import services
+    from metrics.rollups import services
 
     originals = list(Campaign.objects.all())
     pairs = []
@@ -245,7 +245,7 @@ def totals_before_and_after(repeat: int = 9) -> str:
     from the rollup cells (after), timed in turns in this process: medians, robust to a busy machine."""
     from campaigns import selectors
     from campaigns.models import Campaign
-    from metrics.fact_totals import campaign_fact_totals
+    from metrics.rollups.fact_totals import campaign_fact_totals
 
     timings = {"facts": [], "cells": []}
     results = {}

@@ -1,4 +1,4 @@
-"""Marketing-mix model figures (metrics/mmm/): pure functions, no database, no Django.
+"""Marketing-mix model figures (metrics/scenarios/mmm/): pure functions, no database, no Django.
 
 1. Time: fitting 10 channels × 156 simulated weeks with 200 bootstrap draws, the optimiser over
    those 10 channels, and evaluating a plan — median of a few runs.
@@ -21,7 +21,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from metrics import mmm  # noqa: E402
+from metrics.scenarios.mmm.common import ModelError  # noqa: E402
+from metrics.scenarios.mmm.fit import fit  # noqa: E402
+from metrics.scenarios.mmm.optimise import evaluate_plan, optimise  # noqa: E402
+from metrics.scenarios.mmm.simulate import simulate  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 RUNS = 3
@@ -37,14 +40,14 @@ def timed(function, runs: int = RUNS) -> tuple[float, object]:
 
 
 def timings() -> None:
-    sim = mmm.simulate(channels=10, weeks=156, seed=0)
+    sim = simulate(channels=10, weeks=156, seed=0)
     print(f"== Time (10 channels × 156 weeks, median of {RUNS} runs)")
-    no_bootstrap, _ = timed(lambda: mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=0))
-    full, result = timed(lambda: mmm.fit(sim.weeks, sim.spend, sim.outcome, bootstrap=200))
+    no_bootstrap, _ = timed(lambda: fit(sim.weeks, sim.spend, sim.outcome, bootstrap=0))
+    full, result = timed(lambda: fit(sim.weeks, sim.spend, sim.outcome, bootstrap=200))
     budget = sum(c.current_weekly_spend for c in result.channels) * 13
-    optimiser, allocation = timed(lambda: mmm.optimise(result, budget), runs=5)
+    optimiser, allocation = timed(lambda: optimise(result, budget), runs=5)
     constrained, _ = timed(
-        lambda: mmm.optimise(
+        lambda: optimise(
             result,
             budget,
             minimum={"channel_0": Decimal("50000")},
@@ -53,7 +56,7 @@ def timings() -> None:
         ),
         runs=5,
     )
-    plan, _ = timed(lambda: mmm.evaluate_plan(result, {c.key: c.current_weekly_spend * 13 for c in result.channels}))
+    plan, _ = timed(lambda: evaluate_plan(result, {c.key: c.current_weekly_spend * 13 for c in result.channels}))
     print(f"fit, no bootstrap            {no_bootstrap:6.2f} s")
     print(f"fit + 200 bootstrap draws    {full:6.2f} s")
     print(f"optimise (free)              {optimiser * 1000:6.0f} ms")
@@ -73,8 +76,8 @@ def report(name: str, dates, spend: dict, outcome: np.ndarray, controls: dict | 
         name += f", controls: {', '.join(controls)}"
     start = time.perf_counter()
     try:
-        result = mmm.fit(dates, spend, outcome, bootstrap=200, seed=0, controls=controls)
-    except mmm.ModelError as error:
+        result = fit(dates, spend, outcome, bootstrap=200, seed=0, controls=controls)
+    except ModelError as error:
         print(f"== {name}: refused — {error.message}\n")
         return
     seconds = time.perf_counter() - start

@@ -29,8 +29,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Program, ResultFact, SpendEntry  # noqa: E402
-from metrics import selectors, services  # noqa: E402
-from metrics.models import Cell, RefreshKind, RefreshRun, Rollup  # noqa: E402
+from metrics.rollups import selectors, services  # noqa: E402
+from metrics.rollups.models import Cell, RefreshKind, RefreshRun, Rollup  # noqa: E402
 from mops.models import Team  # noqa: E402
 from planning.models import Channel, ChannelGroup  # noqa: E402
 

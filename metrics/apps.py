@@ -9,9 +9,11 @@ class MetricsConfig(AppConfig):
 
     def ready(self):
         from campaigns.selectors import use_fact_totals_source
-        from metrics import marks, receivers
-        from metrics.fact_totals import campaign_fact_totals
-        from metrics.permissions import can_plan_scenarios, can_view_dashboards
+        from metrics import receivers
+        from metrics.dashboards.permissions import can_view_dashboards
+        from metrics.rollups import marks
+        from metrics.rollups.fact_totals import campaign_fact_totals
+        from metrics.scenarios.permissions import can_plan_scenarios
         from mops import health
         from mops.navigation import MenuEntry, register
 

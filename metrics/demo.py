@@ -4,8 +4,9 @@ for one response model for the scenario pages. Returns the rows created (the mod
 
 from django.contrib.auth import get_user_model
 
-from metrics import scenario_services, services
-from metrics.models import ModelLevel, ModelOutcome, ResponseModel
+from metrics.rollups import services
+from metrics.scenarios import services as scenario_services
+from metrics.scenarios.models import ModelLevel, ModelOutcome, ResponseModel
 
 
 def seed(log=print) -> int:

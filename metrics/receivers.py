@@ -1,5 +1,7 @@
-"""How metrics learns of changes without the lower apps importing it: their signals and hooks mark
-the affected campaigns and budget lines dirty (``metrics.marks``). Connected in ``MetricsConfig.ready``.
+"""The app's wiring, connected in ``MetricsConfig.ready``.
+
+How metrics learns of changes without the lower apps importing it: their signals and hooks mark
+the affected campaigns and budget lines dirty (``metrics.rollups.marks``).
 
 - ``campaigns.hooks.facts_changed`` — bulk writes (imports, the API's batch upserts) name the
   campaigns and dates they touched.
@@ -8,6 +10,9 @@ the affected campaigns and budget lines dirty (``metrics.marks``). Connected in 
   channel, team or planned cost, so it marks all of the campaign's dates.
 - ``budgets.hooks.budget_changed`` and ``post_save``/``post_delete`` of ledger entries, allocations and
   commitments — the budget lines whose budget, allocated or committed moved.
+
+And how metrics' own writes reach its Celery tasks without importing them (the tasks import the
+services): the marks get the refresh task to schedule, scenario planning the task that fits a model.
 """
 
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -16,7 +21,9 @@ from budgets import hooks as budget_hooks
 from budgets.models import Allocation, Budget, BudgetEntry, BudgetLine, Commitment
 from campaigns import hooks as campaign_hooks
 from campaigns.models import Campaign, ResultFact, SpendEntry, Tactic
-from metrics import marks
+from metrics import tasks
+from metrics.rollups import marks
+from metrics.scenarios import services as scenario_services
 
 
 def _facts_changed(sender, campaign_ids, start, end, **kwargs):
@@ -64,6 +71,8 @@ def _line_saved(sender, instance, **kwargs):
 
 
 def connect() -> None:
+    marks.use_refresh_task(tasks.refresh_rollups)
+    scenario_services.use_fit_task(tasks.fit_response_model)
     campaign_hooks.facts_changed.connect(_facts_changed, dispatch_uid="metrics.facts_changed")
     budget_hooks.budget_changed.connect(_budget_changed, dispatch_uid="metrics.budget_changed")
     for model in (SpendEntry, ResultFact):

@@ -1,12 +1,19 @@
 """Celery tasks of metrics: the debounced incremental refresh, the every-minute sweep that catches
 marks whose task never ran (broker down), the nightly rebuild that checks the incremental path, and
-the weekly e-mail report."""
+the weekly e-mail report, and the fit of a response model.
+
+One tasks module for the whole app, so that Celery's autodiscovery (``<app>.tasks``) finds them and
+their names (``metrics.tasks.…``, in the beat schedule and in messages already queued) stay put. Each
+is a thin wrapper over a subsystem's service; the services never import this module (they are handed
+the tasks they enqueue by ``metrics.receivers.connect()``)."""
 
 import logging
 
 from celery import shared_task
 
-from metrics import marks, report, scenario_services, services
+from metrics.dashboards import report
+from metrics.rollups import marks, services
+from metrics.scenarios import services as scenario_services
 from mops.celery import transient_retry_options
 
 log = logging.getLogger(__name__)
@@ -39,7 +46,7 @@ def rebuild_rollups() -> dict:
 
 
 # No automatic retries: after a partial SMTP failure a retry would mail the first recipients again.
-# Not idempotent per week either (metrics.report): each run is one mailing to every recipient.
+# Not idempotent per week either (metrics.dashboards.report): each run is one mailing to every recipient.
 @shared_task(time_limit=300, soft_time_limit=270)
 def send_weekly_report() -> int:
     """Send the weekly report of the last full week to every active CMO and finance user; returns
@@ -50,6 +57,6 @@ def send_weekly_report() -> int:
 # Scenario planning (issue 7). Idempotent: a model already fitted (or failed) is left as it is.
 @shared_task(**transient_retry_options(), time_limit=300, soft_time_limit=270)
 def fit_response_model(model_id: int) -> dict:
-    """Fit one response model (``scenario_services.response_model_fit``); seconds, not minutes."""
+    """Fit one response model (``metrics.scenarios.services.response_model_fit``); seconds, not minutes."""
     model = scenario_services.response_model_fit(model_id=model_id)
     return {"status": model.status, "seconds": model.fit_seconds}

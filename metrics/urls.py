@@ -1,14 +1,19 @@
+"""The pages of metrics (under ``/metrics/``), each subsystem's views in turn; the API's routes are
+``metrics.api``."""
+
 from django.urls import path
 
-from metrics import kpi_views, role_views, scenario_views, views
+from metrics.dashboards import views as dashboard_views
+from metrics.kpis import views as kpi_views
+from metrics.scenarios import views as scenario_views
 
 app_name = "metrics"
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),  # the dashboard of the user's role
-    path("cmo/", views.cmo, name="cmo"),
-    path("finance/", role_views.finance, name="finance"),
-    path("marketing/", role_views.marketer, name="marketer"),
-    path("ops/", role_views.ops, name="ops"),
+    path("", dashboard_views.dashboard, name="dashboard"),  # the dashboard of the user's role
+    path("cmo/", dashboard_views.cmo, name="cmo"),
+    path("finance/", dashboard_views.finance, name="finance"),
+    path("marketing/", dashboard_views.marketer, name="marketer"),
+    path("ops/", dashboard_views.ops, name="ops"),
     path("kpis/", kpi_views.kpi_list, name="kpi-list"),
     path("kpis/new/", kpi_views.kpi_create, name="kpi-create"),
     path("kpis/<slug:code>/", kpi_views.kpi_detail, name="kpi-detail"),

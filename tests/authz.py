@@ -20,8 +20,8 @@ from campaigns import services as campaign_services
 from campaigns.attachments import services as attachment_services
 from campaigns.imports.services import import_upload
 from campaigns.models import AttachmentKind, ImportBatch
-from metrics import kpi_services
-from metrics.models import ResponseModel, Scenario
+from metrics.kpis import services as kpi_services
+from metrics.scenarios.models import ResponseModel, Scenario
 from mops.models import Membership
 from mops.roles import Role
 from planning import services as planning_services

@@ -5,11 +5,11 @@ finance then finds the transfer requests in the approval queue and approves one.
 import pytest
 
 from budgets.models import RequestStatus, Transfer
-from metrics import scenario_services
+from metrics.scenarios import services as scenario_services
 from mops.roles import Role
 from tests.browser.journey import click, log_in, log_out, settle
 from tests.factories import TeamFactory, UserFactory
-from tests.metrics.scenario_data import D, fy2026_budget, simulated_history
+from tests.metrics.scenarios.scenario_data import D, fy2026_budget, simulated_history
 from tests.workflows.conftest import step
 from workflows import services as workflow_services
 

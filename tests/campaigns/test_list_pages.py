@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns import services
 from campaigns.models import Campaign, ResultFact, SpendEntry
-from metrics import services as metrics_services
-from metrics.models import DirtyMark
+from metrics.rollups import services as metrics_services
+from metrics.rollups.models import DirtyMark
 from tests.campaigns.conftest import login, url
 from tests.factories import CampaignFactory, ChannelFactory, TeamFactory, UserFactory
 

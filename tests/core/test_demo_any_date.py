@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from budgets.models import BUDGET_ALLOCATION, AllocationRequest, Budget, RequestStatus, Transfer
 from budgets.reports.selectors import budget_vs_actual
-from metrics.models import Grain, RefreshKind, RefreshRun, Rollup
+from metrics.rollups.models import Grain, RefreshKind, RefreshRun, Rollup
 from planning.fiscal import fiscal_year_of
 from workflows.selectors import my_tasks
 

@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from campaigns import services
 from campaigns.facts import services as fact_services
 from campaigns.models import Campaign, ResultFact, SpendEntry, Tactic
-from metrics.marks import mark_campaigns
-from metrics.scenario_forms import BacksolveForm
+from metrics.rollups.marks import mark_campaigns
+from metrics.scenarios.forms import BacksolveForm
 from mops.models import AuditEvent
 from mops.money import MONEY_MAX, MONEY_MAX_TEXT, money_bound_message
 from planning import services as planning_services

@@ -203,7 +203,7 @@ def celery_on(redis_url: str, *, transport_options: dict | None = None):
     ``transport_options`` add to the broker's (e.g. a short ``visibility_timeout``)."""
     from kombu import pools
 
-    from metrics import marks
+    from metrics.rollups import marks
     from mops.celery import app
 
     def reset_connections():

@@ -22,8 +22,8 @@ from django.db import connection
 from campaigns.attachments import services as attachment_services
 from campaigns.imports.services import import_map, import_start, import_upload
 from campaigns.models import AttachmentKind, ResultFact, SpendEntry
-from metrics import services as metric_services
-from metrics.models import DirtyMark
+from metrics.rollups import services as metric_services
+from metrics.rollups.models import DirtyMark
 from mops.roles import Role
 from tests.factories import CampaignFactory, ChannelFactory, UserFactory
 from tests.faults.pg_proc import PG_BIN

@@ -16,8 +16,8 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from campaigns.models import ImportBatch, ImportStatus, ResultFact, SpendEntry
-from metrics import services
-from metrics.models import DirtyMark, Rollup
+from metrics.rollups import services
+from metrics.rollups.models import DirtyMark, Rollup
 from metrics.tasks import refresh_rollups
 from planning.services import fiscal_year_ensure
 from tests import needs

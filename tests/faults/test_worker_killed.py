@@ -4,7 +4,7 @@ known point mid-way — it waits on a row another session holds, with part of it
 then the work is done again: the facts equal the file, nothing is counted twice, the rollups equal a
 full rebuild.
 
-tests/metrics/test_rollups.py already shows a refresh that raises half-way (in-process) leaves its
+tests/metrics/rollups/test_rollups.py already shows a refresh that raises half-way (in-process) leaves its
 marks; tests/campaigns/test_imports.py that a batch left running runs again without double counting
 (in-process). These kill the process for real: its transaction cut off by PostgreSQL, its task left
 unacknowledged in Redis, its batch left running."""
@@ -23,8 +23,8 @@ from django.urls import reverse
 
 from campaigns.imports.services import import_stalled
 from campaigns.models import ImportBatch, ImportStatus, ResultFact, SpendEntry
-from metrics import services
-from metrics.models import Cell, CellSource, DirtyMark, Rollup
+from metrics.rollups import services
+from metrics.rollups.models import Cell, CellSource, DirtyMark, Rollup
 from metrics.tasks import refresh_rollups
 from planning.services import fiscal_year_ensure
 from tests import needs

@@ -4,7 +4,7 @@ rows agreed with the rebuild."""
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from metrics import services
+from metrics.rollups import services
 
 
 class Command(BaseCommand):
