@@ -122,7 +122,7 @@ def fact_totals_from_facts(campaign_ids: QuerySet) -> dict:
 
 # Summing every fact of the set costs the database a scan of the fact tables per request (the first
 # bottleneck under load at a million fact rows). metrics registers an exact source that reads its
-# per-campaign rollup cells instead (``metrics.fact_totals``); campaigns never imports metrics.
+# per-campaign rollup cells instead (``metrics.rollups.fact_totals``); campaigns never imports metrics.
 _fact_totals_source = fact_totals_from_facts
 
 

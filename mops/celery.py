@@ -44,9 +44,9 @@ app.autodiscover_tasks()
 # Redis dropped when it restarted is replaced) — Celery's default three retries cost a hung Redis
 # four read timeouts. Measured on a busy 2-core machine (tests/faults/test_redis_down.py): with Redis
 # stopped a write takes 0.05–0.3 s and starting an import 0.1–0.3 s; with Redis hung (SIGSTOP) a
-# write takes 2.2 s (the marks' client, metrics.marks) and starting an import 9 s (25 s before).
+# write takes 2.2 s (the marks' client, metrics.rollups.marks) and starting an import 9 s (25 s before).
 # Callers that cannot queue keep their work in the database for a sweep or a retry
-# (``metrics.marks``, ``campaigns.imports.import_start``).
+# (``metrics.rollups.marks``, ``campaigns.imports.services.import_start``).
 BROKER_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 3}
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 

@@ -293,11 +293,11 @@ SPECTACULAR_SETTINGS = {
         "AttachmentKindEnum": "campaigns.models.AttachmentKind",
         "BudgetRequestStatusEnum": "budgets.models.RequestStatus",
         "CommitmentStatusEnum": "budgets.models.CommitmentStatus",
-        "FactWriteOutcomeEnum": ["created", "updated", "unchanged"],  # campaigns.api.facts
-        "ResponseModelStatusEnum": "metrics.models.FitStatus",
-        "ResponseModelOutcomeEnum": "metrics.models.ModelOutcome",
-        "ScenarioStatusEnum": "metrics.models.ScenarioStatus",
-        "ScenarioKindEnum": "metrics.models.ScenarioKind",
+        "FactWriteOutcomeEnum": ["created", "updated", "unchanged"],  # campaigns.facts.api
+        "ResponseModelStatusEnum": "metrics.scenarios.models.FitStatus",
+        "ResponseModelOutcomeEnum": "metrics.scenarios.models.ModelOutcome",
+        "ScenarioStatusEnum": "metrics.scenarios.models.ScenarioStatus",
+        "ScenarioKindEnum": "metrics.scenarios.models.ScenarioKind",
     },
 }
 
