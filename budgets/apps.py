@@ -8,6 +8,7 @@ class BudgetsConfig(AppConfig):
     verbose_name = "Budgets"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
         from budgets import subjects
         from budgets.permissions import can_request_from, can_view_budgets, sees_all_budgets
         from mops.navigation import MenuEntry, register

@@ -8,6 +8,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
         from campaigns import subjects
         from campaigns.permissions import can_view_campaigns
         from mops.navigation import MenuEntry, register

@@ -8,6 +8,7 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
         from campaigns.selectors import use_fact_totals_source
         from metrics import receivers
         from metrics.dashboards.permissions import can_view_dashboards

@@ -3,6 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_reference_data(sender, **kwargs):
+    # Imported here: apps.py is imported before the models are loaded, and these modules read them.
     from mops.currencies import ensure_currencies
     from mops.roles import sync_roles
 
@@ -18,11 +19,12 @@ class CoreConfig(AppConfig):
     verbose_name = "mops core"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
+        from mops import permissions as core
+        from mops.navigation import MenuEntry, register
+
         # After every migrate (and every test flush): role groups follow the apps' ROLE_GRANTS.
         post_migrate.connect(_sync_reference_data, sender=self, dispatch_uid="mops-sync-reference-data")
-
-        from mops import permissions as core  # imported once the apps are loaded (it reads models)
-        from mops.navigation import MenuEntry, register
 
         register(
             MenuEntry(90, "Teams", "mops:team-list"),

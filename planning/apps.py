@@ -8,6 +8,7 @@ class PlanningConfig(AppConfig):
     verbose_name = "Planning"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
         from mops.navigation import MenuEntry, register
 
         register(MenuEntry(80, "Planning", "planning:home"))

@@ -8,6 +8,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self):
+        # Imports inside ready(): apps.py is imported before the models are loaded, and these modules read them.
         from mops.navigation import MenuEntry, register
         from workflows import subjects
         from workflows.permissions import can_manage_templates
