@@ -33,11 +33,14 @@ from budgets.models import AllocationRequest, Budget, BudgetLine, Commitment, Re
 from budgets.requests import services as request_services
 from budgets.transfers import services as transfer_services
 from campaigns.demo import TEAMS as CAMPAIGN_TEAMS
+from campaigns.facts.services import spend_upsert
 from campaigns.models import Campaign, CampaignStatus, SpendEntry
 from mops.models import Team
 from planning.fiscal import fiscal_year_of
 from planning.models import Channel, Period
 from planning.services import fiscal_year_ensure
+from workflows import selectors as workflow_selectors
+from workflows import services as workflow_services
 
 # Monthly budget of each team line before the seasonal shape (base currency).
 TEAM_MONTHLY = {"na-demand": 120_000, "emea-field": 90_000, "apac-growth": 70_000, "brand-content": 60_000}
@@ -282,9 +285,6 @@ def _seed_lines(finance, budget, teams, channels, plan) -> tuple[dict[str, Budge
 
 
 def _seed_requests(lines, requests, finance, cmo, log) -> int:
-    from workflows import selectors as workflow_selectors
-    from workflows import services as workflow_services
-
     created = 0
     for planned in requests:
         campaign = planned["campaign"]
@@ -327,8 +327,6 @@ def _seed_requests(lines, requests, finance, cmo, log) -> int:
 
 def _seed_commitments(lines, periods, today, finance) -> int:
     """A PO for two of the approved campaigns; the first one's vendor has invoiced part of it."""
-    from campaigns.facts.services import spend_upsert
-
     created = 0
     approved = (
         AllocationRequest.objects.filter(justification=JUSTIFICATION, status=RequestStatus.APPROVED)
@@ -375,9 +373,6 @@ def _invoice_day(period, today) -> datetime.date:
 def _seed_transfer(lines, periods, log) -> int:
     """One approved reallocation between two na-demand sub-lines, in the year's last open month (its
     source line was sized for it)."""
-    from workflows import selectors as workflow_selectors
-    from workflows import services as workflow_services
-
     if Transfer.objects.filter(reason=TRANSFER_REASON).exists():
         return 0
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["nadia", "finance", "felix"])}

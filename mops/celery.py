@@ -22,7 +22,7 @@ class Task(DjangoTask):
         self._send_on_commit(args, kwargs, **options)
 
     def _send_on_commit(self, args, kwargs, **options) -> None:
-        from django.db import transaction
+        from django.db import transaction  # here: mops.celery loads (mops/__init__) before Django is set up
 
         options.setdefault("ignore_result", True)
 
@@ -64,7 +64,7 @@ TRANSIENT_ERRORS = (ConnectionError, TimeoutError)
 def transient_retry_options() -> dict:
     """Options for ``@shared_task(**transient_retry_options())``: retry transient errors with
     exponential backoff and jitter, at most five times."""
-    from django.db import InterfaceError, OperationalError
+    from django.db import InterfaceError, OperationalError  # here: loaded before Django is set up
 
     return {
         "autoretry_for": (*TRANSIENT_ERRORS, OperationalError, InterfaceError),

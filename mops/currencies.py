@@ -18,6 +18,7 @@ CURRENCIES = [
 
 def ensure_currencies(apps=None) -> None:
     """Create the standard currencies and the configured base currency when missing (idempotent)."""
+    # Imported here: this runs in a data migration and after migrate, with the app registry given or global.
     from django.apps import apps as global_apps
     from django.conf import settings
 

@@ -41,6 +41,8 @@ def has_role(user, *roles: str) -> bool:
 
 def collect_role_grants() -> dict[str, set[str]]:
     """Every app's ``ROLE_GRANTS`` (in its ``permissions.py``): role → {"app_label.codename", …}."""
+    # Imported here, like every import of the app registry in this module: mops.roles is imported by
+    # settings-time code (the apps' permissions), before the registry is ready.
     from importlib import import_module
     from importlib.util import find_spec
 
@@ -64,6 +66,7 @@ def sync_roles(apps=None, *, strict: bool = True) -> None:
     migration (``strict=False``) models of apps not migrated yet are skipped; post_migrate, which
     runs when every app is migrated, refuses a grant naming an unknown permission.
     """
+    # Imported here: the app registry and auth's management code are not ready when this module loads.
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 

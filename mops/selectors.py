@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
 from mops.models import FxRate, Membership, Team
+from mops.money import money
 from mops.permissions import teams_visible_to
 
 
@@ -58,6 +59,4 @@ def teams_of(user):
 
 def to_base_currency(amount: Decimal, currency: str, on: datetime.date) -> Decimal:
     """``amount`` in ``currency`` converted to the base currency at the rate of ``on``, rounded to money."""
-    from mops.money import money
-
     return money(amount * fx_rate_on(currency, on))
