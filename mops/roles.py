@@ -4,6 +4,10 @@ A user may have several roles. Role names are the group names; code compares aga
 values, never string literals.
 """
 
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps as global_apps
 from django.db import models
 
 
@@ -41,13 +45,6 @@ def has_role(user, *roles: str) -> bool:
 
 def collect_role_grants() -> dict[str, set[str]]:
     """Every app's ``ROLE_GRANTS`` (in its ``permissions.py``): role → {"app_label.codename", …}."""
-    # Imported here, like every import of the app registry in this module: mops.roles is imported by
-    # settings-time code (the apps' permissions), before the registry is ready.
-    from importlib import import_module
-    from importlib.util import find_spec
-
-    from django.apps import apps as global_apps
-
     grants: dict[str, set[str]] = {role.value: set() for role in Role}
     for app_config in global_apps.get_app_configs():
         module_name = f"{app_config.name}.permissions"
@@ -66,8 +63,8 @@ def sync_roles(apps=None, *, strict: bool = True) -> None:
     migration (``strict=False``) models of apps not migrated yet are skipped; post_migrate, which
     runs when every app is migrated, refuses a grant naming an unknown permission.
     """
-    # Imported here: the app registry and auth's management code are not ready when this module loads.
-    from django.apps import apps as global_apps
+    # Imported here: auth's management code imports models, and the migration mops.0002 imports this
+    # module while the app registry is still being filled.
     from django.contrib.auth.management import create_permissions
 
     apps = apps or global_apps
