@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from mops.celery import app as celery_app
 from mops.roles import Role
+from tests.demo_snapshot import demo_organisation, demo_snapshot  # noqa: F401 — fixtures for every test module
 from tests.factories import TeamFactory, UserFactory
 from tests.needs import needs_postgresql  # noqa: F401 — a fixture for every test module
 
@@ -28,7 +29,9 @@ def pytest_configure(config):
 def pytest_sessionstart(session):
     """Drop test databases left by earlier runs that died or could not drop theirs (a thread still
     held a connection at teardown). Each run's database is named after its process id
-    (tests/settings.py); one whose process is gone is garbage."""
+    (tests/settings.py), with pytest-django's ``_gwN`` suffix under pytest-xdist (the id is then the
+    worker's own): one whose process is gone is garbage, one whose process lives (a sibling worker,
+    another run) is left alone."""
     db = settings.DATABASES["default"]
     if not db["ENGINE"].endswith("postgresql") or not sys.platform.startswith("linux"):
         return
@@ -47,7 +50,7 @@ def pytest_sessionstart(session):
     with conn.cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", r"\_") + "%"])
         for (name,) in cursor.fetchall():
-            pid = name.removeprefix(prefix)
+            pid = name.removeprefix(prefix).split("_", 1)[0]
             if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
