@@ -19,8 +19,10 @@ run: setup
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
-# On every core (pytest-xdist, TEST_WORKERS=auto): each worker has its own test database, Redis
-# database, MOPS_VAR_DIR, live server and Chromium (tests/settings.py). --dist TEST_DIST: see DEVELOPERS.md.
+# On every core (pytest-xdist; TEST_WORKERS=0: one process): each worker has its own test database, Redis
+# database, MOPS_VAR_DIR, live server and Chromium (tests/settings.py), and seeds the demo once
+# (tests/demo_snapshot.py). worksteal: an idle worker takes half of the other's queue, so the long
+# tests (browser journeys, the demo on 77 dates) spread over both; see DEVELOPERS.md "Tests".
 test: setup-dev chromium axe
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST)
 
