@@ -6,6 +6,7 @@ RUN npm pack bootstrap@5.3.8 && tar -xzf bootstrap-5.3.8.tgz
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
+# The app's requirements only: the test and lint tools (requirements-dev.txt) stay out of the image.
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .

@@ -9,7 +9,7 @@ AXE := var/axe
 VENDOR := static/vendor
 EMBEDDED := DEBUG=true
 
-.PHONY: run test test-dates bench lint format setup assets axe chromium migrations-check clean
+.PHONY: run test test-dates bench lint format setup setup-dev assets axe chromium migrations-check clean
 
 ## run: set up and serve the embedded app (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
 run: setup
@@ -19,12 +19,15 @@ run: setup
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: set up and run the whole suite (DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else SQLite)
-test: setup chromium axe
-	$(BIN)/python -m pytest --ignore=$(DEMO_DATES_TEST)
-	$(BIN)/python -m pytest -n 2 -q $(DEMO_DATES_TEST)
+# On every core (pytest-xdist; TEST_WORKERS=0: one process): each worker has its own test database, Redis
+# database, MOPS_VAR_DIR, live server and Chromium (tests/settings.py), and seeds the demo once
+# (tests/demo_snapshot.py). worksteal: an idle worker takes half of the other's queue, so the long
+# tests (browser journeys, the demo on 77 dates) spread over both; see DEVELOPERS.md "Tests".
+test: setup-dev chromium axe
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST)
 
-# The demo seeded on 77 dates: independent cases, so they run on both cores (pytest-xdist).
-DEMO_DATES_TEST := tests/core/test_demo_any_date.py
+TEST_WORKERS ?= auto
+TEST_DIST ?= worksteal
 
 # The tests whose outcome depends on the date (the demo, dashboards, closing periods, forecasts, SLAs,
 # the weekly report), run again by test-dates as if today were the last day of a fiscal year and the
@@ -38,7 +41,7 @@ DATES ?= 2027-06-30 2027-07-01
 
 ## test-dates: the date-sensitive tests at a fiscal-year end and start (FISCAL_YEAR_START_MONTH=7)
 # The two days run side by side (one per core), each logging to var/, printed when both are done.
-test-dates: setup
+test-dates: setup-dev
 	@mkdir -p var; pids=""; for day in $(DATES); do \
 	  FISCAL_YEAR_START_MONTH=$(DATES_FISCAL_START) $(BIN)/python -m pytest -q -p no:cacheprovider --today=$$day \
 	    $(DATE_TESTS) >var/test-dates-$$day.log 2>&1 & pids="$$pids $$!"; \
@@ -51,23 +54,30 @@ bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## lint: ruff lint and format check
-lint: setup
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: setup
+format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 migrations-check: setup
 	$(EMBEDDED) $(BIN)/python manage.py makemigrations --check --dry-run
 
+# setup: what the app needs (requirements.txt, as the image); setup-dev adds the test and lint tools
+# (requirements-dev.txt). Each stamp is remade only when its file changed, so a re-run installs nothing.
 setup: $(VENV)/.installed assets
+setup-dev: $(VENV)/.installed-dev assets
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mops needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # Front-end assets come from packages, never a CDN: Bootstrap from the npm registry,

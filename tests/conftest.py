@@ -4,11 +4,13 @@ import os
 import sys
 
 import pytest
+import redis
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from mops.celery import app as celery_app
 from mops.roles import Role
+from tests.demo_snapshot import demo_organisation, demo_snapshot  # noqa: F401 — fixtures for every test module
 from tests.factories import TeamFactory, UserFactory
 from tests.needs import needs_postgresql  # noqa: F401 — a fixture for every test module
 
@@ -28,7 +30,9 @@ def pytest_configure(config):
 def pytest_sessionstart(session):
     """Drop test databases left by earlier runs that died or could not drop theirs (a thread still
     held a connection at teardown). Each run's database is named after its process id
-    (tests/settings.py); one whose process is gone is garbage."""
+    (tests/settings.py), with pytest-django's ``_gwN`` suffix under pytest-xdist (the id is then the
+    worker's own): one whose process is gone is garbage, one whose process lives (a sibling worker,
+    another run) is left alone."""
     db = settings.DATABASES["default"]
     if not db["ENGINE"].endswith("postgresql") or not sys.platform.startswith("linux"):
         return
@@ -47,10 +51,27 @@ def pytest_sessionstart(session):
     with conn.cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", r"\_") + "%"])
         for (name,) in cursor.fetchall():
-            pid = name.removeprefix(prefix)
+            pid = name.removeprefix(prefix).split("_", 1)[0]
             if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
+
+
+def pytest_sessionfinish(session):
+    """The run's own Celery queue (tests/settings.py) leaves its keys in Redis (the queue, kombu's
+    bindings): remove them, so that runs do not pile them up."""
+    broker = str(celery_app.conf.broker_url)
+    if not broker.startswith(("redis://", "rediss://")):
+        return
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    try:
+        client = redis.Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
+        # The queue, its priority lists (queue + "\x06\x16" + n) and kombu's binding sets (prefix + queue).
+        keys = [*client.scan_iter(match=f"*{queue}"), *client.scan_iter(match=f"{queue}\x06\x16*")]
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass
 
 
 def pytest_report_header(config):

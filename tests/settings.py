@@ -2,15 +2,22 @@
 
 Database: ``DATABASE_URL`` when set; else PostgreSQL on 127.0.0.1:5432 when one answers (trust
 auth, the machines' default); else SQLite. The choice is printed in pytest's header.
+
+Under pytest-xdist (``make test`` runs two workers) each worker is its own process with its own test
+database (named after its process id, plus pytest-django's ``_gw0`` suffix), its own MOPS_VAR_DIR
+folder and its own Redis database for the real-worker tests' broker and keys.
 """
 
 import os
 import socket
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret-" + "x" * 40)
 os.environ["DEBUG"] = "false"
-os.environ.setdefault("MOPS_VAR_DIR", os.path.join(tempfile.gettempdir(), "mops-tests"))
+# pytest-xdist names each worker gw0, gw1, … in the environment before it imports anything.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+os.environ.setdefault("MOPS_VAR_DIR", os.path.join(tempfile.gettempdir(), "mops-tests", XDIST_WORKER))
 
 
 def _postgres_answers(host="127.0.0.1", port=5432) -> bool:
@@ -50,8 +57,26 @@ def _redis_answers(url: str) -> bool:
 # Tasks run eagerly (tests/conftest.py flips this per test); the broker is still a real Redis when
 # one answers, so that the real-worker test can switch eager mode off and nothing else.
 TEST_CELERY_REDIS_URL = REDIS_URL or "redis://127.0.0.1:6379/15"
+
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    """Worker gwN's Redis database: N below the configured one (db 15, 14, … under ``-n 2``), so two
+    workers' real Celery workers never take each other's tasks (each would run it on its own test
+    database) and never share the refresh's scheduled key (metrics.marks.SCHEDULED_KEY)."""
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        return url
+    parts = urlsplit(url)
+    db = parts.path.strip("/")
+    number = (int(db) if db.isdigit() else 0) - int(worker[2:])
+    return urlunsplit(parts._replace(path=f"/{number % 16}"))
+
+
+TEST_CELERY_REDIS_URL = _worker_redis_url(TEST_CELERY_REDIS_URL, XDIST_WORKER)
 if _redis_answers(TEST_CELERY_REDIS_URL):
     CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_CELERY_REDIS_URL
+# This run's own queue: another suite on the machine (another checkout, the same Redis database)
+# must not hand its tasks to our real worker, nor take ours.
+CELERY_TASK_DEFAULT_QUEUE = f"mops-tests-{os.getpid()}"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

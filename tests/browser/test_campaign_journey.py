@@ -3,7 +3,6 @@ Ads export that names one campaign mops does not know, map it, start it, and see
 campaign page — with no failed request and no console error on the way."""
 
 import pytest
-from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,8 +16,7 @@ Brand US - Search,2026-01-07,USD,$40.00,300,12,1.00,$0.00
 """
 
 
-def test_a_marketer_plans_logs_and_imports(watched_page, live_server, artifacts):
-    call_command("seed_demo", verbosity=0)
+def test_a_marketer_plans_logs_and_imports(demo_organisation, watched_page, live_server, artifacts):
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/accounts/login/")

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -57,8 +56,9 @@ def spend_from_facts(start, end, channel=None) -> Decimal:
     return entries.aggregate(total=Sum("amount_base"))["total"] or Decimal("0.00")
 
 
-def test_cmo_reads_the_dashboard_narrows_it_to_a_channel_and_downloads_a_chart(watched_page, live_server, artifacts):
-    call_command("seed_demo", verbosity=0)
+def test_cmo_reads_the_dashboard_narrows_it_to_a_channel_and_downloads_a_chart(
+    demo_organisation, watched_page, live_server, artifacts
+):
     page, base = watched_page, live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
     start, end = fiscal_year_bounds(fiscal_year_of(timezone.localdate()))

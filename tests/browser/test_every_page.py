@@ -5,7 +5,6 @@ critical accessibility violation that axe-core finds, nothing scrolling sideways
 the pages it walks through; this one checks the rest a role can open from the menu."""
 
 import pytest
-from django.core.management import call_command
 
 from tests.browser.checks import DESKTOP, PHONE, assert_accessible, assert_usable_at
 from tests.browser.journey import log_in, log_out, visit
@@ -35,8 +34,7 @@ def marketer_work_pages() -> list[str]:
     ]
 
 
-def test_every_page_a_role_opens_is_accessible_and_fits_phone_and_desktop(watched_page, live_server):
-    call_command("seed_demo", verbosity=0)
+def test_every_page_a_role_opens_is_accessible_and_fits_phone_and_desktop(demo_organisation, watched_page, live_server):
     page, base = watched_page, live_server.url
     extra = {"marketer": marketer_work_pages()}
     checked = []

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.core.management import call_command
 from django.utils import timezone
 
 from budgets.models import BudgetLine
@@ -79,10 +78,9 @@ def tile(page, code) -> Decimal | None:
     return Decimal(value) if value not in (None, "") else None
 
 
-def test_a_month_in_the_life_of_the_demo_organisation(watched_page, live_server, artifacts):
+def test_a_month_in_the_life_of_the_demo_organisation(demo_organisation, watched_page, live_server, artifacts):
     if not celery_app.conf.broker_url.startswith("redis://"):
         needs.skip_or_fail(f"no Redis answered at {settings.TEST_CELERY_REDIS_URL}; start redis-server")
-    call_command("seed_demo", verbosity=0)
     page, base = watched_page, live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
     today = timezone.localdate()

@@ -5,7 +5,6 @@ and the page still fits a 390 px wide phone. Screenshots go to test-artifacts/."
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from tests.browser.journey import log_in
 
@@ -30,8 +29,7 @@ def assert_figures_drawn(page):
     assert page.locator(".js-plotly-plot .bars path, .js-plotly-plot .scatterlayer path").count() > 0
 
 
-def test_role_dashboards_draw_on_demo_data(watched_page, live_server, artifacts):
-    call_command("seed_demo", verbosity=0)
+def test_role_dashboards_draw_on_demo_data(demo_organisation, watched_page, live_server, artifacts):
     page, base = watched_page, live_server.url
     downloads = []
     for username, path, heading in DASHBOARDS:

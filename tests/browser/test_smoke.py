@@ -2,7 +2,6 @@
 styled by the Bootstrap served from our own static files, with no failed request."""
 
 import pytest
-from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,8 +14,9 @@ LANDINGS = [
 
 
 @pytest.mark.parametrize(("username", "landing", "heading"), LANDINGS)
-def test_demo_user_logs_in_and_lands(watched_page, live_server, artifacts, username, landing, heading):
-    call_command("seed_demo", verbosity=0)
+def test_demo_user_logs_in_and_lands(
+    demo_organisation, watched_page, live_server, artifacts, username, landing, heading
+):
     page = watched_page
     page.goto(f"{live_server.url}/")
     assert page.url.startswith(f"{live_server.url}/accounts/login/")
@@ -35,8 +35,7 @@ def test_demo_user_logs_in_and_lands(watched_page, live_server, artifacts, usern
     assert page.problems == []
 
 
-def test_cmo_dashboard_draws_its_plotly_figure_offline(watched_page, live_server):
-    call_command("seed_demo", verbosity=0)
+def test_cmo_dashboard_draws_its_plotly_figure_offline(demo_organisation, watched_page, live_server):
     page = watched_page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "cmo")
@@ -48,8 +47,7 @@ def test_cmo_dashboard_draws_its_plotly_figure_offline(watched_page, live_server
     assert page.problems == []
 
 
-def test_wrong_password_shows_an_error(watched_page, live_server):
-    call_command("seed_demo", verbosity=0)
+def test_wrong_password_shows_an_error(demo_organisation, watched_page, live_server):
     page = watched_page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "cmo")
