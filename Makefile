@@ -34,8 +34,8 @@ TEST_DIST ?= worksteal
 # first of the next: pytest --today=YYYY-MM-DD travels for the whole session (tests/today.py). The demo's
 # tests follow FISCAL_YEAR_START_MONTH (a July year here); the others set the year they are written for.
 DATE_TESTS := tests/core/test_seed_demo.py tests/planning/test_periods.py tests/budgets/test_engine.py \
-	tests/metrics/test_forecast.py tests/metrics/test_cmo_dashboard.py tests/metrics/test_role_dashboards.py \
-	tests/metrics/test_weekly_report.py tests/workflows/test_sla.py
+	tests/metrics/dashboards/test_forecast.py tests/metrics/dashboards/test_cmo_dashboard.py \
+	tests/metrics/dashboards/roles tests/metrics/dashboards/test_weekly_report.py tests/workflows/test_sla.py
 DATES_FISCAL_START ?= 7
 DATES ?= 2027-06-30 2027-07-01
 
