@@ -16,6 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = {"mops": 0, "planning": 1, "workflows": 1, "campaigns": 2, "budgets": 3, "metrics": 4}
 
+# Inside an app, its subsystem packages are layered too (docs/architecture.md): a package imports only
+# lower ones, and the app's own modules (layer 0: the ledger core of budgets, for instance) none —
+# except the rooms that assemble the packages, which may import any of them.
+SUBSYSTEM_LAYER = {
+    "metrics": {"rollups": 1, "kpis": 2, "dashboards": 3, "scenarios": 4},
+    "budgets": {"transfers": 1, "reports": 1, "requests": 2},
+}
+ASSEMBLY = {"apps", "urls", "api", "models", "tasks", "receivers", "subjects", "demo", "templatetags", "management"}
+
 
 def project_modules() -> dict[str, Path]:
     modules = {}
@@ -120,6 +129,44 @@ def test_each_app_imports_only_the_apps_below_it():
     assert not wrong, "imports against the layers (ARCHITECTURE.md):\n" + "\n".join(sorted(wrong))
 
 
+def subsystem_layer(module: str) -> int | None:
+    """The module's layer inside its app, or None for an assembling room (free to import any)."""
+    app, _, rest = module.partition(".")
+    room = rest.split(".")[0]
+    if room in ASSEMBLY:
+        return None
+    return SUBSYSTEM_LAYER[app].get(room, 0)
+
+
+def subsystem_of(module: str) -> str:
+    app, _, rest = module.partition(".")
+    room = rest.split(".")[0]
+    return f"{app}.{room}" if room in SUBSYSTEM_LAYER[app] else f"{app} (the app's own modules)"
+
+
+def may_import(layer: int, target: str) -> bool:
+    """Another room of the same app: a lower subsystem, or the app's own modules (layer 0) — never an
+    assembling room (its tasks, urls, receivers …: they import the subsystems), except the models list."""
+    target_layer = subsystem_layer(target)
+    if target_layer is None:
+        return target.split(".")[1] == "models"
+    return target_layer == 0 or target_layer < layer
+
+
+def test_each_subsystem_imports_only_the_subsystems_below_it():
+    graph = import_graph()
+    wrong = [
+        f"{source}:{line} imports {target}"
+        for source, targets in graph.items()
+        if source.split(".")[0] in SUBSYSTEM_LAYER and (layer := subsystem_layer(source)) is not None
+        for target, line in targets.items()
+        if target.split(".")[0] == source.split(".")[0]
+        and subsystem_of(target) != subsystem_of(source)
+        and not may_import(layer, target)
+    ]
+    assert not wrong, "imports against the subsystems' layers (docs/architecture.md):\n" + "\n".join(sorted(wrong))
+
+
 def test_no_module_takes_part_in_an_import_circle():
     graph = import_graph()
     report = [
@@ -144,3 +191,12 @@ def test_the_contract_sees_the_imports_it_judges():
     assert "campaigns.permissions" in graph["campaigns.apps"]  # imported inside ready()
     assert circles({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}) == [["a", "b", "c"]]
     assert circles({"a": {"b": 1}, "b": {}}) == []
+    assert subsystem_layer("metrics.dashboards.cmo.panels") == 3
+    assert subsystem_layer("budgets.selectors") == 0
+    assert subsystem_layer("metrics.tasks") is None
+    assert not may_import(subsystem_layer("metrics.rollups.engine"), "metrics.kpis.catalogue")
+    assert may_import(subsystem_layer("metrics.dashboards.panels"), "metrics.kpis.catalogue")
+    assert not may_import(subsystem_layer("metrics.rollups.marks"), "metrics.tasks")
+    assert not may_import(subsystem_layer("budgets.reports.views"), "budgets.transfers.selectors")
+    assert may_import(subsystem_layer("budgets.requests.views"), "budgets.transfers.selectors")
+    assert not may_import(subsystem_layer("budgets.selectors"), "budgets.requests.selectors")
