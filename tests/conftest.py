@@ -4,7 +4,6 @@ import os
 import sys
 
 import pytest
-import redis
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -55,23 +54,6 @@ def pytest_sessionstart(session):
             if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
-
-
-def pytest_sessionfinish(session):
-    """The run's own Celery queue (tests/settings.py) leaves its keys in Redis (the queue, kombu's
-    bindings): remove them, so that runs do not pile them up."""
-    broker = str(celery_app.conf.broker_url)
-    if not broker.startswith(("redis://", "rediss://")):
-        return
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    try:
-        client = redis.Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
-        # The queue, its priority lists (queue + "\x06\x16" + n) and kombu's binding sets (prefix + queue).
-        keys = [*client.scan_iter(match=f"*{queue}"), *client.scan_iter(match=f"{queue}\x06\x16*")]
-        if keys:
-            client.delete(*keys)
-    except redis.RedisError:
-        pass
 
 
 def pytest_report_header(config):

@@ -74,9 +74,6 @@ def _worker_redis_url(url: str, worker: str) -> str:
 TEST_CELERY_REDIS_URL = _worker_redis_url(TEST_CELERY_REDIS_URL, XDIST_WORKER)
 if _redis_answers(TEST_CELERY_REDIS_URL):
     CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_CELERY_REDIS_URL
-# This run's own queue: another suite on the machine (another checkout, the same Redis database)
-# must not hand its tasks to our real worker, nor take ours.
-CELERY_TASK_DEFAULT_QUEUE = f"mops-tests-{os.getpid()}"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
