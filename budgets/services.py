@@ -3,9 +3,10 @@ write, audit, in one transaction. Budgets are never edited in place: phasing, tr
 carry-forwards append signed ledger entries.
 
 The guards every movement of money shares (``require_finance``, ``lock_budget``, ``bound_errors``,
-``fx_rate_for``, ``actor_of``) live here too; the request and transfer services
-(``budgets.requests.services``, ``budgets.transfers.services``) build on them and on
-``budgets.selectors``. Nothing here imports those subsystems."""
+``fx_rate_for``, ``actor_of``) and the status moves of a request or a transfer (``status_set``,
+``status_callback``) live here too; the request and transfer services (``budgets.requests.services``,
+``budgets.transfers.services``) build on them and on ``budgets.selectors``. Nothing here imports
+those subsystems."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +19,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from budgets import hooks, selectors
-from budgets.models import Budget, BudgetEntry, BudgetKind, BudgetLine, Commitment, CommitmentStatus, EntryKind
+from budgets.models import (
+    AllocationRequest,
+    Budget,
+    BudgetEntry,
+    BudgetKind,
+    BudgetLine,
+    Commitment,
+    CommitmentStatus,
+    EntryKind,
+    RequestStatus,
+    Transfer,
+)
 from budgets.permissions import can_manage_budgets
 from mops.errors import Conflict
 from mops.money import check_money_bound, money
@@ -60,6 +72,36 @@ def lock_budget(budget_id) -> Budget:
 def actor_of(instance):
     """The user whose workflow action fired a callback (``workflows.registry.fire``)."""
     return getattr(instance, "actor", None)
+
+
+_STATUS_AUDIT = {AllocationRequest: ("allocation_request", "request"), Transfer: ("transfer", "transfer")}
+
+
+def status_set(subject, status, *, actor=None) -> None:
+    """Move an allocation request or a transfer to ``status``: a conditional UPDATE from the status it
+    was read with (no row updated means someone acted first: ``Conflict``), audited."""
+    action, noun = _STATUS_AUDIT[type(subject)]
+    updated = (
+        type(subject)
+        .objects.filter(pk=subject.pk, status=subject.status)
+        .update(status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None)
+    )
+    if not updated:
+        raise Conflict(f"The {noun} changed meanwhile.")
+    before = {"status": subject.status}
+    audit(actor=actor, action=f"{action}.{status}", obj=subject, before=before, after={"status": status})
+    subject.status = status
+
+
+def status_callback(model, status):
+    """A workflow callback moving the instance's subject (a ``model`` row) to ``status`` unless it is there."""
+
+    def callback(instance):
+        subject = model.objects.get(pk=instance.subject_id)
+        if subject.status != status:
+            status_set(subject, status, actor=actor_of(instance))
+
+    return callback
 
 
 # --- envelopes and lines --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from budgets.models import (
     RequestStatus,
 )
 from budgets.permissions import can_request_from
-from budgets.services import actor_of, bound_errors, fx_rate_for, lock_budget
+from budgets.services import actor_of, bound_errors, fx_rate_for, lock_budget, status_callback, status_set
 from campaigns.permissions import can_edit_campaign
 from mops.errors import Conflict
 from mops.money import money
@@ -123,29 +123,8 @@ def allocation_approved(instance) -> None:
         ]
     )
     hooks.budget_changed_on_commit([request.line_id])
-    _set_request_status(request, RequestStatus.APPROVED, actor=actor_of(instance))
-
-
-def _set_request_status(request, status, *, actor=None) -> None:
-    updated = AllocationRequest.objects.filter(pk=request.pk, status=request.status).update(
-        status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None
-    )
-    if not updated:
-        raise Conflict("The request changed meanwhile.")
-    audit(
-        actor=actor,
-        action=f"allocation_request.{status}",
-        obj=request,
-        before={"status": request.status},
-        after={"status": status},
-    )
-    request.status = status
+    status_set(request, RequestStatus.APPROVED, actor=actor_of(instance))
 
 
 def request_status_callback(status):
-    def callback(instance):
-        request = AllocationRequest.objects.get(pk=instance.subject_id)
-        if request.status != status:
-            _set_request_status(request, status, actor=actor_of(instance))
-
-    return callback
+    return status_callback(AllocationRequest, status)

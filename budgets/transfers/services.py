@@ -19,7 +19,7 @@ from budgets.permissions import (
     is_member_of_line_team,
     sees_all_budgets,
 )
-from budgets.services import actor_of, bound_errors, lock_budget, require_finance
+from budgets.services import actor_of, bound_errors, lock_budget, require_finance, status_callback, status_set
 from mops.errors import Conflict
 from mops.money import check_money_bound, money
 from mops.services import audit, snapshot
@@ -230,32 +230,11 @@ def transfer_approved(instance) -> None:
     # The entries and the event name the approver whose decision moved the money.
     actor = actor_of(instance)
     _write_transfer_entries(transfer, actor=actor)
-    _set_transfer_status(transfer, RequestStatus.APPROVED, actor=actor)
-
-
-def _set_transfer_status(transfer, status, *, actor=None) -> None:
-    updated = Transfer.objects.filter(pk=transfer.pk, status=transfer.status).update(
-        status=status, decided_at=timezone.now() if status != RequestStatus.PENDING else None
-    )
-    if not updated:
-        raise Conflict("The transfer changed meanwhile.")
-    audit(
-        actor=actor,
-        action=f"transfer.{status}",
-        obj=transfer,
-        before={"status": transfer.status},
-        after={"status": status},
-    )
-    transfer.status = status
+    status_set(transfer, RequestStatus.APPROVED, actor=actor)
 
 
 def transfer_status_callback(status):
-    def callback(instance):
-        transfer = Transfer.objects.get(pk=instance.subject_id)
-        if transfer.status != status:
-            _set_transfer_status(transfer, status, actor=actor_of(instance))
-
-    return callback
+    return status_callback(Transfer, status)
 
 
 def carry_forward(*, actor, line: BudgetLine, from_period, to_period, amount=None, note: str = "") -> Transfer:
@@ -296,7 +275,7 @@ def carry_forward(*, actor, line: BudgetLine, from_period, to_period, amount=Non
         _check_transfer_funds(transfer)
         _check_transfer_tree(transfer)
         _write_transfer_entries(transfer, actor=actor)
-        _set_transfer_status(transfer, RequestStatus.APPROVED, actor=actor)
+        status_set(transfer, RequestStatus.APPROVED, actor=actor)
         audit(
             actor=actor,
             action="budget.carry_forward",
