@@ -82,10 +82,14 @@ def step_reminder(step) -> None:
     )
 
 
+def _reminders(count: int) -> str:
+    return f"{count} reminder" if count == 1 else f"{count} reminders"
+
+
 def step_escalated(step, leads) -> None:
     _queue(
         leads,
         f"Escalated: {step.name} — {step.instance.subject_repr}",
-        f"“{step.name}” is overdue after {step.reminders_sent} reminders and has been escalated to you.\n"
+        f"“{step.name}” is overdue after {_reminders(step.reminders_sent)} and has been escalated to you.\n"
         f"{_link(reverse('workflows:task-detail', args=[step.pk]))}\n",
     )

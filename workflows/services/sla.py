@@ -25,18 +25,24 @@ class SweepResult:
     escalated: int
 
 
-def sla_sweep(*, now=None) -> SweepResult:
+def sla_sweep(*, now=None, dry_run: bool = False) -> SweepResult:
     """Mark overdue steps, remind their assignees once per day, escalate after N reminders.
 
     Safe to run twice at once or twice a day: each reminder is claimed with a conditional UPDATE on
     ``last_reminded_on``, so a step gets at most one reminder per day.
+
+    With ``dry_run`` nothing is written and no mail is queued: the counts are those a sweep at
+    ``now`` would report (read from the same querysets; a sweep running at the same time could
+    claim some of them first).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     overdue = StepTask.objects.filter(status=StepStatus.ACTIVE, due_at__lt=now)
+    candidates = overdue.exclude(last_reminded_on=today).select_related("instance", "template_step")
+    if dry_run:
+        return _sweep_preview(overdue, candidates)
     marked = overdue.filter(overdue_since__isnull=True).update(overdue_since=now)
     reminded = escalated = 0
-    candidates = overdue.exclude(last_reminded_on=today).select_related("instance", "template_step")
     for step in candidates:
         with transaction.atomic():
             claimed = (
@@ -69,3 +75,17 @@ def sla_sweep(*, now=None) -> SweepResult:
                 notifications.step_escalated(step, leads)
                 escalated += 1
     return SweepResult(marked_overdue=marked, reminded=reminded, escalated=escalated)
+
+
+def _sweep_preview(overdue, candidates) -> SweepResult:
+    """What ``sla_sweep`` would do now, read only: the same conditions as its writes."""
+    escalated = 0
+    for step in candidates:
+        limit = step.template_step.escalate_after_reminders
+        if limit and step.reminders_sent + 1 >= limit and step.escalated_at is None:
+            escalated += 1
+    return SweepResult(
+        marked_overdue=overdue.filter(overdue_since__isnull=True).count(),
+        reminded=len(candidates),
+        escalated=escalated,
+    )
