@@ -53,13 +53,18 @@ def step_assigned(step, users) -> None:
     )
 
 
+def _name(user) -> str:
+    return user.get_full_name() or user.username
+
+
 def step_decided(step, actor) -> None:
     instance = step.instance
     comment = f"\nComment: {step.comment}" if step.comment else ""
+    acted_for = f" for {_name(step.decided_for)}" if step.decided_for_id else ""
     _queue(
         [instance.started_by],
         f"{step.name} {step.get_status_display().lower()}: {instance.subject_repr}",
-        f"{actor.get_full_name() or actor.username} marked “{step.name}” as {step.get_status_display().lower()}."
+        f"{_name(actor)}{acted_for} marked “{step.name}” as {step.get_status_display().lower()}."
         f"{comment}\nFollow it: {_link(reverse('workflows:instance-detail', args=[instance.pk]))}\n",
     )
 

@@ -71,6 +71,22 @@ def may_act_for(user, task) -> bool:
     ).exists()
 
 
+def acting_for(user, task):
+    """The assignee ``user`` acts for as their delegate today, or None when ``user`` is assigned to
+    ``task`` themselves (or may not act on it at all). With several delegators among the assignees,
+    the first assigned."""
+    if task.assignments.filter(user=user).exists():
+        return None
+    today = timezone.localdate()
+    delegators = Delegation.objects.filter(delegate=user, starts_on__lte=today, ends_on__gte=today).values(
+        "delegator_id"
+    )
+    assignment = (
+        task.assignments.filter(user_id__in=delegators).select_related("user").order_by("created_at", "pk").first()
+    )
+    return assignment.user if assignment else None
+
+
 SEPARATION_OF_DUTIES = "You started this workflow, so you cannot approve its steps (separation of duties)."
 
 

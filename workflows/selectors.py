@@ -230,7 +230,7 @@ def my_task_count(user) -> int:
 def instance_steps(instance: WorkflowInstance) -> list[StepTask]:
     """The instance's steps for its progress strip: the latest round of each position, in order."""
     steps = list(
-        instance.steps.select_related("decided_by")
+        instance.steps.select_related("decided_by", "decided_for")
         .prefetch_related(Prefetch("assignments", queryset=StepAssignment.objects.select_related("user")))
         .order_by("position", "-round")
     )

@@ -129,7 +129,7 @@ def _visible_task(request, pk) -> StepTask:
     visible = policy.instances_visible_to(request.user).values("pk")
     return get_object_or_404(
         StepTask.objects.select_related(
-            "instance__template", "instance__started_by", "instance__team", "template_step", "decided_by"
+            "instance__template", "instance__started_by", "instance__team", "template_step", "decided_by", "decided_for"
         ),
         pk=pk,
         instance_id__in=visible,

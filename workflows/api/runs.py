@@ -22,7 +22,7 @@ def _step_prefetch():
     assignments = StepAssignment.objects.select_related("user").order_by("user__username")
     return Prefetch(
         "steps",
-        queryset=StepTask.objects.select_related("decided_by")
+        queryset=StepTask.objects.select_related("decided_by", "decided_for")
         .prefetch_related(Prefetch("assignments", queryset=assignments))
         .order_by("position", "-round"),
     )
@@ -40,6 +40,8 @@ def _latest_round(steps) -> list[StepTask]:
 class InstanceStepSerializer(serializers.ModelSerializer):
     assignees = serializers.SerializerMethodField()
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # The assignee a delegate decided for (null when an assignee decided themselves).
+    decided_for = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
 
     class Meta:
@@ -56,6 +58,7 @@ class InstanceStepSerializer(serializers.ModelSerializer):
             "due_at",
             "overdue",
             "decided_by",
+            "decided_for",
             "decided_at",
             "comment",
         ]
@@ -174,6 +177,8 @@ class TaskSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="instance.team.slug", read_only=True, allow_null=True)
     assignees = serializers.SerializerMethodField()
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # The assignee a delegate decided for (null when an assignee decided themselves).
+    decided_for = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = StepTask
@@ -197,6 +202,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "requester",
             "team",
             "decided_by",
+            "decided_for",
             "decided_at",
             "comment",
         ]
@@ -214,7 +220,7 @@ class ReassignSerializer(serializers.Serializer):
 def _with_task_relations(queryset):
     assignments = StepAssignment.objects.select_related("user").order_by("user__username")
     return queryset.select_related(
-        "instance__template", "instance__started_by", "instance__team", "decided_by"
+        "instance__template", "instance__started_by", "instance__team", "decided_by", "decided_for"
     ).prefetch_related(Prefetch("assignments", queryset=assignments))
 
 

@@ -25,7 +25,7 @@ from workflows.models import (
     WorkflowInstance,
     WorkflowTemplate,
 )
-from workflows.permissions import act_refusal, can_cancel, can_delegate_for, can_reassign
+from workflows.permissions import act_refusal, acting_for, can_cancel, can_delegate_for, can_reassign
 from workflows.sla import add_business_days
 from workflows.states import TransitionConflict, instance_transition, step_transition
 
@@ -190,14 +190,14 @@ def task_act(*, actor, task: StepTask, action: str, comment: str = "") -> ActRes
             who = f" by {task.decided_by}" if task.decided_by_id else ""
             raise TransitionConflict(f"This step is already {task.get_status_display().lower()}{who}.")
         before = {"step": task.name, "status": task.status}
-        step_transition(task, action, decided_by=actor, decided_at=timezone.now(), comment=comment)
-        audit(
-            actor=actor,
-            action=f"step.{action}",
-            obj=instance,
-            before=before,
-            after={"step": task.name, "status": task.status, "comment": comment},
+        delegator = acting_for(actor, task)  # a delegate decides in the name of an assignee: say whose
+        step_transition(
+            task, action, decided_by=actor, decided_for=delegator, decided_at=timezone.now(), comment=comment
         )
+        after = {"step": task.name, "status": task.status, "comment": comment}
+        if delegator is not None:
+            after |= {"for": delegator.username, "for_name": delegator.get_full_name() or delegator.username}
+        audit(actor=actor, action=f"step.{action}", obj=instance, before=before, after=after)
         notifications.step_decided(task, actor)
 
         if action == "reject":

@@ -49,6 +49,22 @@ def person(user):
 
 
 @register.filter
+def decider(step):
+    """Who decided a step: "Bob Delegate for Nadia Approver" when a delegate acted for an assignee."""
+    who = person(step.decided_by)
+    return f"{who} for {person(step.decided_for)}" if step.decided_for_id else who
+
+
+@register.filter
+def event_actor(event):
+    """Who acted in a history event, with whom they acted for when a delegation was used (the
+    assignee's name as it was then, kept in the event)."""
+    who = person(event.actor)
+    acted_for = event.after.get("for_name") if isinstance(event.after, dict) else None
+    return f"{who} for {acted_for}" if acted_for else who
+
+
+@register.filter
 def subject_label(key):
     try:
         return registry.get(key).label
