@@ -1,8 +1,13 @@
 """The tables of metrics, for Django and the migrations: each subsystem keeps its models in its own
-``models`` module (``metrics.rollups.models``, ``metrics.kpis.models``, ``metrics.scenarios.models``);
-import them from there. This list only makes them the app's models (same app label, same tables) and
-keeps the choices the API schema names (``SPECTACULAR_SETTINGS``) where it finds them."""
+``models`` module (``metrics.rollups.models``, ``metrics.kpis.models``, ``metrics.dashboards.models``,
+``metrics.scenarios.models``); import them from there. This list only makes them the app's models
+(same app label, same tables) and keeps the choices the API schema names (``SPECTACULAR_SETTINGS``)
+where it finds them."""
 
+from metrics.dashboards.models import (
+    ReportKind,
+    ReportSend,
+)
 from metrics.kpis.models import (
     KpiDefinition,
     KpiDirection,
@@ -48,6 +53,8 @@ __all__ = [
     "ModelOutcome",
     "RefreshKind",
     "RefreshRun",
+    "ReportKind",
+    "ReportSend",
     "ResponseModel",
     "Rollup",
     "Scenario",

@@ -7,7 +7,9 @@ their names (``metrics.tasks.…``, in the beat schedule and in messages already
 is a thin wrapper over a subsystem's service; the services never import this module (they are handed
 the tasks they enqueue by ``metrics.receivers.connect()``)."""
 
+import datetime
 import logging
+from smtplib import SMTPException
 
 from celery import shared_task
 
@@ -45,13 +47,19 @@ def rebuild_rollups() -> dict:
     return {"agreed": run.agreed, "differences": run.differences, "ms": run.duration_ms}
 
 
-# No automatic retries: after a partial SMTP failure a retry would mail the first recipients again.
-# Not idempotent per week either (metrics.dashboards.report): each run is one mailing to every recipient.
-@shared_task(time_limit=300, soft_time_limit=270)
-def send_weekly_report() -> int:
-    """Send the weekly report of the last full week to every active CMO and finance user; returns
-    how many messages were sent."""
-    return report.send()
+# Idempotent per week and recipient (metrics.dashboards.report records each send as it goes), so
+# transient errors — an SMTP server that drops the line half-way included — are retried: the retry
+# mails only those not yet mailed. A retry reads the week from its own date: five retries at most
+# ten minutes apart end on the Monday morning the beat started them, so it is the same week.
+@shared_task(
+    **{**transient_retry_options(), "autoretry_for": (*transient_retry_options()["autoretry_for"], SMTPException)},
+    time_limit=300,
+    soft_time_limit=270,
+)
+def send_weekly_report(today: str | None = None) -> int:
+    """Send the weekly report of the last full week to every active CMO and finance user who has not
+    had it; returns how many messages were sent. ``today`` (ISO date) is for resends by hand."""
+    return report.send(datetime.date.fromisoformat(today) if today else None)
 
 
 # Scenario planning (issue 7). Idempotent: a model already fitted (or failed) is left as it is.

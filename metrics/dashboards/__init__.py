@@ -16,7 +16,8 @@ Rooms:
   role board; ``common``: the reads the finance, marketer and ops boards share.
 - ``figures`` (Plotly, pure functions), ``forecast`` (pure functions), ``views`` (one view renders
   every board: ``board_page``), ``permissions``, ``report`` (the weekly e-mail, sent by
-  ``metrics.tasks.send_weekly_report``).
+  ``metrics.tasks.send_weekly_report``), ``models`` (``ReportSend``: what it has sent, once per week and
+  recipient).
 - Templates in ``templates/metrics/dashboards/``.
 
 May import ``metrics.rollups`` and ``metrics.kpis`` (and the lower apps); never ``metrics.scenarios``.

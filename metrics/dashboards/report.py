@@ -8,8 +8,11 @@ Numbers are read from the rollups with ``selectors.measures_by`` and KPIs comput
 The rollups are kept current by the refresh task and its every-minute sweep, so nothing is refreshed
 here.
 
-Sending is not idempotent per week: each call mails everyone again. The beat schedule runs it once
-a week; running the task by hand is a deliberate resend.
+Sending is idempotent per week and recipient: each message accepted by the backend is recorded
+right away (``ReportSend``, unique per report, week and user), and a later run for the same week
+mails only those without a record — a retry after a partial SMTP failure finishes the mailing, a
+second run sends nothing. Two runs at the very same moment could both mail someone (the record
+follows the send, so a failed send is never recorded as done); the beat runs one a week.
 """
 
 import datetime
@@ -23,6 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from metrics.dashboards.models import ReportKind, ReportSend
 from metrics.kpis import catalogue as kpis
 from metrics.kpis import selectors as kpi_selectors
 from metrics.rollups import calendar, selectors
@@ -153,30 +157,88 @@ def render(report: WeeklyReport) -> tuple[str, str, str]:
     )
 
 
-def recipients() -> list[str]:
-    """The e-mail addresses of active CMO and finance users, each address once."""
-    addresses = (
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    user_ids: tuple[int, ...]  # every recipient user with this address (lowest id first)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one run of ``deliver`` did (or, with ``dry_run``, would do) for one week."""
+
+    week_start: datetime.date
+    week_end: datetime.date
+    sent: int  # messages the backend accepted in this run (to send, for a dry run)
+    already_sent: int  # recipients who had this week's report from an earlier run
+    dry_run: bool = False
+
+
+def _recipients() -> list[Recipient]:
+    """Active CMO and finance users with an address, one entry per address (case-insensitive)."""
+    users = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=RECIPIENT_ROLES)
         .exclude(email="")
-        .values_list("email", flat=True)
+        .values_list("pk", "email")
         .distinct()
+        .order_by("pk")
     )
-    unique = {address.strip().lower(): address.strip() for address in addresses}
-    return [unique[key] for key in sorted(unique)]
+    by_address: dict[str, tuple[str, list[int]]] = {}
+    for pk, address in users:
+        by_address.setdefault(address.strip().lower(), (address.strip(), []))[1].append(pk)
+    return [Recipient(by_address[key][0], tuple(by_address[key][1])) for key in sorted(by_address)]
+
+
+def recipients() -> list[str]:
+    """The e-mail addresses of active CMO and finance users, each address once."""
+    return [recipient.address for recipient in _recipients()]
+
+
+def report_date(week: datetime.date) -> datetime.date:
+    """The ``today`` whose last full week is the week holding ``week`` (its next Monday)."""
+    return calendar.bucket_start(Grain.WEEK, week) + datetime.timedelta(days=7)
+
+
+def deliver(today: datetime.date | None = None, *, dry_run: bool = False) -> Delivery:
+    """Send the report of the last full week before ``today`` to each recipient who has not had it:
+    one message each (nobody sees the others' addresses), each recorded as sent as soon as the
+    backend accepts it. An SMTP error stops the run with the earlier sends recorded, so running it
+    again mails only the rest. With ``dry_run`` nothing is built, sent or recorded: ``sent`` is how
+    many would be mailed."""
+    today = today or timezone.localdate()
+    week_start, week_end = last_full_week(today)
+    everyone = _recipients()
+    done = set(
+        ReportSend.objects.filter(report=ReportKind.WEEKLY, period_start=week_start).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    pending = [r for r in everyone if done.isdisjoint(r.user_ids)]
+    already = len(everyone) - len(pending)
+    if dry_run or not pending:
+        to_send = len(pending) if dry_run else 0
+        return Delivery(week_start, week_end, sent=to_send, already_sent=already, dry_run=dry_run)
+    subject, text, html = render(build(today))
+    sent = 0
+    with get_connection() as connection:
+        for recipient in pending:
+            message = EmailMultiAlternatives(subject, text, None, [recipient.address])
+            message.attach_alternative(html, "text/html")
+            if not connection.send_messages([message]):
+                continue  # the backend refused it without raising: not sent, not recorded
+            # Recorded at once (autocommit), so a failure on a later recipient keeps this one done.
+            ReportSend.objects.get_or_create(
+                report=ReportKind.WEEKLY,
+                period_start=week_start,
+                recipient_id=recipient.user_ids[0],
+                defaults={"address": recipient.address, "sent_at": timezone.now()},
+            )
+            sent += 1
+    return Delivery(week_start, week_end, sent=sent, already_sent=already)
 
 
 def send(today: datetime.date | None = None) -> int:
-    """Build, render and send the report: one message per recipient (nobody sees the others'
-    addresses). Returns the number of messages the backend accepted."""
-    addresses = recipients()
-    if not addresses:
-        return 0
-    subject, text, html = render(build(today))
-    messages = []
-    for address in addresses:
-        message = EmailMultiAlternatives(subject, text, None, [address])
-        message.attach_alternative(html, "text/html")
-        messages.append(message)
-    with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+    """``deliver`` the report; returns the number of messages sent in this run (0 when everyone
+    already had this week's)."""
+    return deliver(today).sent
