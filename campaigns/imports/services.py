@@ -301,29 +301,24 @@ def _queue(batch_id: int, previous: str, sent: dict) -> None:
         sent["ok"] = True
 
 
-def imports_requeue(*, older_than: datetime.timedelta) -> int:
+def imports_requeue(*, older_than: datetime.timedelta, dry_run: bool = False) -> int:
     """Send again every batch queued longer than ``older_than`` ago; returns how many were sent.
 
     A queued batch's task lives only in the broker: a Redis that restarts without persistence loses
     it, and the batch would say "waiting for a worker" for ever. Sending it again is safe — a run
     of a batch that is done or running does nothing, and facts are upserted — so the beat calls this
     every few minutes (``campaigns-import-requeue``); a broker that is still down leaves them for the
-    next sweep."""
+    next sweep. With ``dry_run``, only counts the batches it would send again (nothing sent or written)."""
+    stale = ImportBatch.objects.filter(queued_at__lt=timezone.now() - older_than)
+    if dry_run:
+        return stale.filter(status__in=[ImportStatus.CHECKING, ImportStatus.QUEUED]).count()
     check_import, run_import = _task("campaigns.tasks.check_import"), _task("campaigns.tasks.run_import")
-    checking = list(
-        ImportBatch.objects.filter(status=ImportStatus.CHECKING, queued_at__lt=timezone.now() - older_than).values_list(
-            "pk", flat=True
-        )
-    )
+    checking = list(stale.filter(status=ImportStatus.CHECKING).values_list("pk", flat=True))
     for batch_id in checking:
         check_import.apply_async([batch_id], ignore_result=True)
         ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.CHECKING).update(queued_at=timezone.now())
         logger.info("Import %s was still being checked: its check was sent again.", batch_id)
-    due = list(
-        ImportBatch.objects.filter(status=ImportStatus.QUEUED, queued_at__lt=timezone.now() - older_than).values_list(
-            "pk", flat=True
-        )
-    )
+    due = list(stale.filter(status=ImportStatus.QUEUED).values_list("pk", flat=True))
     for batch_id in due:
         run_import.apply_async([batch_id], ignore_result=True)
         ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(queued_at=timezone.now())

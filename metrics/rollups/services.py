@@ -1,6 +1,7 @@
 """Writes to metrics: the rollup refreshes (incremental from the dirty marks, and the full rebuild
 that checks them) and custom KPI definitions."""
 
+import contextlib
 import datetime
 import logging
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(RETRY_FIRST_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
-def refresh_pending() -> RefreshRun | None:
+def refresh_pending(*, dry_run: bool = False) -> RefreshRun | None:
     """Fold the pending dirty marks into the rollups.
 
     Everything happens in one transaction: if the run dies (a worker killed mid-way, a database
@@ -50,7 +51,11 @@ def refresh_pending() -> RefreshRun | None:
     tried at once). Retrying never double counts: a refresh recomputes a source's cells from the
     facts and moves the rollups by the difference. A lost database is not a failing source: it
     fails the whole run and every mark waits, untouched; so does any error that is not the database's
-    (a time limit, a bug), which no source is to blame for."""
+    (a time limit, a bug), which no source is to blame for.
+
+    With ``dry_run`` the same run happens and its transaction is rolled back at the end: the counts
+    are the real ones (a failing source is found by failing), and no mark, cell, rollup or run row
+    is left (the returned run was never saved for good). Nothing here mails or enqueues."""
     started = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -67,7 +72,7 @@ def refresh_pending() -> RefreshRun | None:
         for chunk in range(0, len(done), 5000):
             DirtyMark.objects.filter(id__in=done[chunk : chunk + 5000]).delete()
         set_aside = _set_aside(units, outcome.failed, started)
-        return RefreshRun.objects.create(
+        run = RefreshRun.objects.create(
             kind=RefreshKind.INCREMENTAL,
             started_at=started,
             finished_at=timezone.now(),
@@ -78,6 +83,9 @@ def refresh_pending() -> RefreshRun | None:
             rollups_written=outcome.written.rollups,
             set_aside=set_aside,
         )
+        if dry_run:
+            transaction.set_rollback(True)
+        return run
 
 
 def _claim(now) -> list[tuple]:
@@ -161,20 +169,28 @@ def _set_aside(units: dict[Unit, list[tuple]], failed: dict[Unit, str], now) -> 
     return count
 
 
-def rebuild_all(*, compare: bool = True) -> RefreshRun:
+def rebuild_all(*, compare: bool = True, dry_run: bool = False) -> RefreshRun:
     """Rebuild every rollup from the facts. With ``compare``, first fold in pending marks, so that
     the rows the rebuild has to replace are exactly where the incremental path went wrong, and record
-    whether there were any."""
-    if compare:
-        refresh_pending()
-    started = timezone.now()
-    written = engine.rebuild()
-    return RefreshRun.objects.create(
-        kind=RefreshKind.FULL,
-        started_at=started,
-        finished_at=timezone.now(),
-        cells_written=written.cells,
-        rollups_written=written.rollups,
-        agreed=(written.changed == 0) if compare else None,
-        differences=written.changed,
-    )
+    whether there were any.
+
+    With ``dry_run`` the whole rebuild runs in one transaction that is rolled back: it reports how
+    many rows it would replace (``differences``) and changes nothing (the returned run is not kept).
+    Without it the pending marks are folded in (and committed) before the rebuild starts, as ever."""
+    with transaction.atomic() if dry_run else contextlib.nullcontext():
+        if compare:
+            refresh_pending()
+        started = timezone.now()
+        written = engine.rebuild()
+        run = RefreshRun.objects.create(
+            kind=RefreshKind.FULL,
+            started_at=started,
+            finished_at=timezone.now(),
+            cells_written=written.cells,
+            rollups_written=written.rollups,
+            agreed=(written.changed == 0) if compare else None,
+            differences=written.changed,
+        )
+        if dry_run:
+            transaction.set_rollback(True)
+    return run

@@ -12,8 +12,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-compare", action="store_true", help="Skip the check against the current rows.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Rebuild in a transaction that is rolled back: say how many rows differ, change nothing.",
+        )
 
-    def handle(self, *args, no_compare=False, **options):
+    def handle(self, *args, no_compare=False, dry_run=False, **options):
+        if dry_run:
+            # One rolled-back transaction around the fold-in and the rebuild (rebuild_all does both).
+            run = services.rebuild_all(compare=not no_compare, dry_run=True)
+            differed = f"; {run.differences} rows differ from the kept ones" if run.agreed is not None else ""
+            self.stdout.write(
+                f"Dry run, rolled back, nothing changed: the rebuild would write {run.cells_written} cells and "
+                f"{run.rollups_written} rollup rows{differed}."
+            )
+            return
         steps = ["pending changes", "rebuild"] if not no_compare else ["rebuild"]
         with tqdm(total=len(steps), unit="step", disable=options["verbosity"] < 1, file=self.stderr) as bar:
             if not no_compare:
