@@ -77,13 +77,8 @@ def acting_for(user, task):
     the first assigned."""
     if task.assignments.filter(user=user).exists():
         return None
-    today = timezone.localdate()
-    delegators = Delegation.objects.filter(delegate=user, starts_on__lte=today, ends_on__gte=today).values(
-        "delegator_id"
-    )
-    assignment = (
-        task.assignments.filter(user_id__in=delegators).select_related("user").order_by("created_at", "pk").first()
-    )
+    mine = task.assignments.filter(user__in=delegators_of(user)).select_related("user")
+    assignment = mine.order_by("created_at", "pk").first()
     return assignment.user if assignment else None
 
 

@@ -55,8 +55,7 @@ def sla_sweep(*, now=None, dry_run: bool = False) -> SweepResult:
             step.reminders_sent += 1
             reminded += 1
             notifications.step_reminder(step)
-            limit = step.template_step.escalate_after_reminders
-            if limit and step.reminders_sent >= limit and step.escalated_at is None:
+            if _escalates(step, step.reminders_sent):
                 leads = selectors.team_leads(step.instance.team_id)
                 leads = [
                     u for u in leads if not (step.kind == StepKind.APPROVAL and u.pk == step.instance.started_by_id)
@@ -77,15 +76,18 @@ def sla_sweep(*, now=None, dry_run: bool = False) -> SweepResult:
     return SweepResult(marked_overdue=marked, reminded=reminded, escalated=escalated)
 
 
+def _escalates(step, reminders_sent: int) -> bool:
+    """Does a step that has had ``reminders_sent`` reminders go to its team leads now?"""
+    limit = step.template_step.escalate_after_reminders
+    return bool(limit) and reminders_sent >= limit and step.escalated_at is None
+
+
 def _sweep_preview(overdue, candidates) -> SweepResult:
-    """What ``sla_sweep`` would do now, read only: the same conditions as its writes."""
-    escalated = 0
-    for step in candidates:
-        limit = step.template_step.escalate_after_reminders
-        if limit and step.reminders_sent + 1 >= limit and step.escalated_at is None:
-            escalated += 1
+    """What ``sla_sweep`` would do now, read only: the same conditions as its writes (each candidate
+    would get one more reminder)."""
+    steps = list(candidates)
     return SweepResult(
         marked_overdue=overdue.filter(overdue_since__isnull=True).count(),
-        reminded=len(candidates),
-        escalated=escalated,
+        reminded=len(steps),
+        escalated=sum(_escalates(step, step.reminders_sent + 1) for step in steps),
     )
